@@ -1,0 +1,284 @@
+/* conduixctl: the operator's command line for Conduix. It uses libconduix's store,
+ * so keys, prices and migrations are the same code the module and dashboard run.
+ *
+ *   conduixctl [--db DSN] COMMAND [options]      (DSN also from $CONDUIX_DB)
+ *
+ * Results go to stdout, one value per line; errors to stderr with exit status 1. */
+#include "cx_dsn.h"
+#include "cx_keys.h"
+#include "cx_password.h"
+#include "cx_price.h"
+#include "cx_store.h"
+
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <mysql.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: conduixctl [--db DSN] COMMAND [options]\n"
+    "  migrate --dir DIR\n"
+    "  org-create --name NAME [--credits AMOUNT]\n"
+    "  user-create --org ID --email EMAIL (--password-file F | --password-env VAR)\n"
+    "              --role owner|admin|member|viewer [--operator]\n"
+    "  key-create --org ID --name NAME [--test] [--scopes a,b] [--allowed-models JSON]\n"
+    "             [--rate-limit N]\n"
+    "  key-revoke --id ID\n"
+    "  credits-grant --org ID --amount AMOUNT [--note TEXT]\n"
+    "  balance --org ID\n";
+
+static apr_pool_t *pool;
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("conduixctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* Options are "--name value" pairs or bare flags; looked up by name. */
+typedef struct {
+    int argc;
+    char **argv;
+} opts_t;
+
+static const char *opt(const opts_t *o, const char *name)
+{
+    for (int i = 0; i < o->argc; i++)
+        if (!strcmp(o->argv[i], name))
+            return (i + 1 < o->argc) ? o->argv[i + 1] : NULL;
+    return NULL;
+}
+
+static int flag(const opts_t *o, const char *name)
+{
+    for (int i = 0; i < o->argc; i++)
+        if (!strcmp(o->argv[i], name))
+            return 1;
+    return 0;
+}
+
+static const char *need(const opts_t *o, const char *name)
+{
+    const char *v = opt(o, name);
+    if (!v || !*v)
+        die("%s is required\n%s", name, usage_text);
+    return v;
+}
+
+static uint64_t need_id(const opts_t *o, const char *name)
+{
+    const char *v = need(o, name);
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end || n == 0)
+        die("%s must be a positive integer", name);
+    return n;
+}
+
+static cx_db *connect_db(const char *dsn_text)
+{
+    if (!dsn_text)
+        dsn_text = getenv("CONDUIX_DB");
+    if (!dsn_text)
+        die("no database: pass --db DSN or set CONDUIX_DB");
+    cx_dsn_t dsn;
+    const char *err = cx_dsn_parse(pool, dsn_text, &dsn);
+    if (err)
+        die("bad DSN: %s", err);
+    cx_db *db = cx_db_open(pool, &dsn, &err);
+    if (!db)
+        die("%s", err);
+    return db;
+}
+
+static void print_applied(void *baton, const char *name)
+{
+    (void)baton;
+    printf("applied %s\n", name);
+}
+
+static const char *read_password_file(const char *path)
+{
+    char *buf;
+    apr_file_t *f;
+    if (apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, pool) != APR_SUCCESS)
+        die("cannot read %s", path);
+    buf = apr_pcalloc(pool, 1024);
+    apr_size_t n = 1023;
+    apr_file_read(f, buf, &n);
+    apr_file_close(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return buf;
+}
+
+static int cmd_migrate(cx_db *db, const opts_t *o)
+{
+    const char *err;
+    if (cx_store_migrate(db, pool, need(o, "--dir"), print_applied, NULL, &err))
+        die("%s", err);
+    return 0;
+}
+
+static cx_nano_t parse_amount(const char *text)
+{
+    cx_nano_t v;
+    if (cx_nano_parse(text, &v))
+        die("'%s' is not a credit amount (decimal, up to 9 fractional digits)", text);
+    return v;
+}
+
+static int cmd_org_create(cx_db *db, const opts_t *o)
+{
+    const char *err;
+    uint64_t org_id;
+    if (cx_store_create_org(db, need(o, "--name"), &org_id, &err))
+        die("%s", err);
+    const char *credits = opt(o, "--credits");
+    if (credits) {
+        cx_nano_t amount = parse_amount(credits);
+        if (amount > 0 && cx_store_credit(db, org_id, "grant", amount, "initial credits",
+                                          "conduixctl", NULL, &err))
+            die("%s", err);
+    }
+    printf("%llu\n", (unsigned long long)org_id);
+    return 0;
+}
+
+static int cmd_user_create(cx_db *db, const opts_t *o)
+{
+    const char *password = NULL, *err;
+    if (opt(o, "--password-file"))
+        password = read_password_file(opt(o, "--password-file"));
+    else if (opt(o, "--password-env"))
+        password = getenv(opt(o, "--password-env"));
+    if (!password || strlen(password) < 8)
+        die("a password of at least 8 characters is required (--password-file or --password-env)");
+    const char *role = need(o, "--role");
+    if (strcmp(role, "owner") && strcmp(role, "admin") && strcmp(role, "member") && strcmp(role, "viewer"))
+        die("--role must be owner, admin, member or viewer");
+    const char *hash = cx_password_hash(pool, password);
+    if (!hash)
+        die("libcrypt could not hash the password");
+    uint64_t user_id;
+    if (cx_store_create_user(db, need_id(o, "--org"), need(o, "--email"), hash, role,
+                             flag(o, "--operator"), &user_id, &err))
+        die("%s", err);
+    printf("%llu\n", (unsigned long long)user_id);
+    return 0;
+}
+
+static int cmd_key_create(cx_db *db, const opts_t *o)
+{
+    cx_key_spec_t spec = {0};
+    spec.org_id = need_id(o, "--org");
+    spec.name = need(o, "--name");
+    spec.mode = flag(o, "--test") ? CX_KEY_TEST : CX_KEY_LIVE;
+    spec.scopes = opt(o, "--scopes");
+    spec.allowed_models = opt(o, "--allowed-models");
+    spec.rate_limit_rpm = -1;
+    if (opt(o, "--rate-limit")) {
+        char *end;
+        long n = strtol(opt(o, "--rate-limit"), &end, 10);
+        if (*end || n < 1)
+            die("--rate-limit must be a positive integer");
+        spec.rate_limit_rpm = n;
+    }
+    const char *secret, *err;
+    uint64_t key_id;
+    if (cx_store_create_key(db, pool, &spec, &secret, &key_id, &err))
+        die("%s", err);
+    cx_store_audit(db, spec.org_id, "operator", 0, "conduixctl", NULL, NULL, "key.create",
+                   apr_psprintf(pool, "key:%llu", (unsigned long long)key_id), NULL);
+    printf("%s\n%llu\n", secret, (unsigned long long)key_id);
+    return 0;
+}
+
+static int cmd_key_revoke(cx_db *db, const opts_t *o)
+{
+    const char *err;
+    if (cx_store_revoke_key(db, need_id(o, "--id"), &err))
+        die("%s", err);
+    printf("revoked\n");
+    return 0;
+}
+
+static int cmd_credits_grant(cx_db *db, const opts_t *o)
+{
+    const char *err;
+    cx_nano_t balance;
+    uint64_t org_id = need_id(o, "--org");
+    cx_nano_t amount = parse_amount(need(o, "--amount"));
+    if (cx_store_credit(db, org_id, amount >= 0 ? "grant" : "adjustment", amount,
+                        opt(o, "--note"), "conduixctl", &balance, &err))
+        die("%s", err);
+    cx_store_audit(db, org_id, "operator", 0, "conduixctl", NULL, NULL, "credits.grant",
+                   apr_psprintf(pool, "org:%llu", (unsigned long long)org_id),
+                   apr_psprintf(pool, "{\"amount\":\"%s\"}", cx_nano_format(pool, amount)));
+    printf("%s\n", cx_nano_format(pool, balance));
+    return 0;
+}
+
+static int cmd_balance(cx_db *db, const opts_t *o)
+{
+    cx_nano_t balance;
+    int rv = cx_store_balance(db, need_id(o, "--org"), &balance);
+    if (rv < 0)
+        die("%s", cx_db_error(db));
+    if (rv > 0)
+        die("no such organization");
+    printf("%s\n", cx_nano_format(pool, balance));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    apr_app_initialize(&argc, (const char *const **)&argv, NULL);
+    atexit(apr_terminate);
+    apr_pool_create(&pool, NULL);
+    if (mysql_library_init(0, NULL, NULL))
+        die("mysql_library_init failed");
+
+    int i = 1;
+    const char *dsn = NULL;
+    if (i + 1 < argc && !strcmp(argv[i], "--db")) {
+        dsn = argv[i + 1];
+        i += 2;
+    }
+    if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        fputs(usage_text, i >= argc ? stderr : stdout);
+        return i >= argc ? 2 : 0;
+    }
+    const char *cmd = argv[i];
+    opts_t o = {argc - i - 1, argv + i + 1};
+    static const struct {
+        const char *name;
+        int (*fn)(cx_db *, const opts_t *);
+    } commands[] = {
+        {"migrate", cmd_migrate},           {"org-create", cmd_org_create},
+        {"user-create", cmd_user_create},   {"key-create", cmd_key_create},
+        {"key-revoke", cmd_key_revoke},     {"credits-grant", cmd_credits_grant},
+        {"balance", cmd_balance},
+    };
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+        if (!strcmp(cmd, commands[c].name)) {
+            cx_db *db = connect_db(dsn);
+            int rv = commands[c].fn(db, &o);
+            cx_db_close(db);
+            mysql_library_end();
+            return rv;
+        }
+    }
+    die("unknown command '%s'\n%s", cmd, usage_text);
+}

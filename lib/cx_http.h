@@ -1,0 +1,63 @@
+/* Conduix upstream HTTP over libcurl.
+ * A cx_http_pool keeps a stack of curl easy handles per process (child). A handle
+ * keeps its connection cache across requests, so upstream connections are reused
+ * with keep-alive; each request takes a handle, resets its options, and returns it.
+ * Only http and https are allowed, signals are off (threads), the response size is
+ * capped, and streamed bodies are handed to the caller as they arrive. */
+#ifndef CX_HTTP_H
+#define CX_HTTP_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+typedef struct cx_http_pool cx_http_pool;
+
+/* Called with body bytes of a 2xx streaming response as they arrive. Return 0 to
+ * continue, non-zero to abort the transfer (e.g. the client went away). */
+typedef int (*cx_http_data_fn)(void *baton, const char *buf, apr_size_t len);
+
+typedef struct {
+    const char *url;
+    const char *body;                 /* POST body; NULL for GET */
+    apr_size_t body_len;
+    apr_array_header_t *headers;      /* const char * "Name: value" */
+    long connect_timeout_ms;
+    long timeout_ms;                  /* whole transfer, non-streaming */
+    long idle_timeout_ms;             /* streaming: abort when nothing arrives this long */
+    apr_size_t max_response;          /* bytes buffered for non-streamed bodies */
+    int stream;                       /* 2xx bodies go to on_data instead of a buffer */
+    cx_http_data_fn on_data;
+    void *baton;
+} cx_http_request_t;
+
+typedef enum {
+    CX_HTTP_OK = 0,          /* got an HTTP response (any status) */
+    CX_HTTP_CONNECT_FAILED,  /* DNS, refused, TLS: nothing was sent */
+    CX_HTTP_TIMEOUT,
+    CX_HTTP_TRUNCATED,       /* connection died mid-body */
+    CX_HTTP_TOO_LARGE,
+    CX_HTTP_ABORTED,         /* on_data asked to stop */
+    CX_HTTP_FAILED           /* anything else */
+} cx_http_result_t;
+
+typedef struct {
+    cx_http_result_t result;
+    long status;                /* HTTP status, 0 when none */
+    const char *body;           /* buffered body (non-2xx always buffered) */
+    apr_size_t body_len;
+    const char *content_type;
+    const char *retry_after;    /* upstream Retry-After, if any */
+    apr_size_t streamed_bytes;  /* bytes handed to on_data */
+    const char *error;          /* curl's message when result != OK */
+    double connect_seconds;
+} cx_http_response_t;
+
+/* Process-wide init: call once in the parent before forking (curl_global_init). */
+int cx_http_global_init(void);
+
+cx_http_pool *cx_http_pool_create(apr_pool_t *p);
+
+cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_request_t *req,
+                                 cx_http_response_t *resp);
+
+#endif

@@ -1,0 +1,23 @@
+/* Conduix: jansson tied to APR pools. A json_t handed to cx_json_own is released
+ * when the pool is cleared, so no error path can leak it. json_t values are never
+ * shared between threads: each request builds its own. */
+#ifndef CX_JSON_H
+#define CX_JSON_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+/* Register json_decref(j) as a cleanup of p; returns j (NULL passes through). */
+json_t *cx_json_own(apr_pool_t *p, json_t *j);
+
+/* Parse len bytes; on failure returns NULL and sets *err (from p) to
+ * "line L column C: text". The result is owned by p. */
+json_t *cx_json_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char **err);
+
+/* Serialize compactly into p; *len gets the length (may be NULL). */
+char *cx_json_dump(apr_pool_t *p, const json_t *j, apr_size_t *len);
+
+/* Quote s as a JSON string literal (with the quotes), allocated from p. */
+const char *cx_json_quote(apr_pool_t *p, const char *s);
+
+#endif

@@ -1,0 +1,737 @@
+#include "cx_store.h"
+#include "cx_log.h"
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <errmsg.h>
+#include <mysql.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PARAMS 32
+
+struct cx_db {
+    apr_pool_t *pool;
+    MYSQL *conn;
+    apr_hash_t *stmts;       /* SQL text -> MYSQL_STMT*, prepared once per connection */
+    int broken;
+    char error[512];
+};
+
+static void set_error(cx_db *db, const char *what, unsigned int code, const char *msg)
+{
+    snprintf(db->error, sizeof db->error, "%s: %s (%u)", what, msg ? msg : "", code);
+    /* Client-side errors in the 2000 range mean the connection itself is gone or
+     * unusable; the pool must not hand it out again. */
+    if (code == CR_SERVER_GONE_ERROR || code == CR_SERVER_LOST || code == CR_CONNECTION_ERROR ||
+        code == CR_CONN_HOST_ERROR || code == CR_COMMANDS_OUT_OF_SYNC || code == CR_UNKNOWN_ERROR)
+        db->broken = 1;
+}
+
+static apr_status_t db_cleanup(void *data)
+{
+    cx_db *db = data;
+    if (db->conn) {
+        for (apr_hash_index_t *hi = apr_hash_first(NULL, db->stmts); hi; hi = apr_hash_next(hi)) {
+            void *v;
+            apr_hash_this(hi, NULL, NULL, &v);
+            mysql_stmt_close((MYSQL_STMT *)v);
+        }
+        mysql_close(db->conn);
+        db->conn = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+cx_db *cx_db_open(apr_pool_t *p, const cx_dsn_t *dsn, const char **err)
+{
+    cx_db *db = apr_pcalloc(p, sizeof *db);
+    db->pool = p;
+    db->stmts = apr_hash_make(p);
+    db->conn = mysql_init(NULL);
+    if (!db->conn) {
+        *err = "mysql_init failed (out of memory)";
+        return NULL;
+    }
+    unsigned int timeout = dsn->connect_timeout ? dsn->connect_timeout : 5;
+    my_bool off = 0;
+    mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(db->conn, MYSQL_OPT_RECONNECT, &off);   /* reconnects would lose prepared statements */
+    mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(db->conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (!mysql_real_connect(db->conn, dsn->unix_socket ? NULL : dsn->host, dsn->user,
+                            dsn->password, dsn->dbname, dsn->port, dsn->unix_socket,
+                            CLIENT_MULTI_STATEMENTS | CLIENT_FOUND_ROWS)) {
+        *err = apr_psprintf(p, "cannot connect to %s: %s", cx_dsn_describe(p, dsn),
+                            mysql_error(db->conn));
+        mysql_close(db->conn);
+        db->conn = NULL;
+        return NULL;
+    }
+    apr_pool_cleanup_register(p, db, db_cleanup, apr_pool_cleanup_null);
+    return db;
+}
+
+void cx_db_close(cx_db *db)
+{
+    if (db) {
+        apr_pool_cleanup_kill(db->pool, db, db_cleanup);
+        db_cleanup(db);
+    }
+}
+
+int cx_db_ok(cx_db *db)
+{
+    return db && db->conn && !db->broken;
+}
+
+const char *cx_db_error(cx_db *db)
+{
+    return db->error;
+}
+
+static MYSQL_STMT *prepare(cx_db *db, const char *sql)
+{
+    MYSQL_STMT *st = apr_hash_get(db->stmts, sql, APR_HASH_KEY_STRING);
+    if (st)
+        return st;
+    st = mysql_stmt_init(db->conn);
+    if (!st) {
+        set_error(db, "mysql_stmt_init", mysql_errno(db->conn), mysql_error(db->conn));
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, strlen(sql))) {
+        set_error(db, "prepare", mysql_stmt_errno(st), mysql_stmt_error(st));
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    apr_hash_set(db->stmts, apr_pstrdup(db->pool, sql), APR_HASH_KEY_STRING, st);
+    return st;
+}
+
+typedef struct {
+    MYSQL_BIND bind[MAX_PARAMS];
+    int64_t ints[MAX_PARAMS];
+    unsigned long lengths[MAX_PARAMS];
+    my_bool nulls[MAX_PARAMS];
+} params_t;
+
+static int bind_params(cx_db *db, MYSQL_STMT *st, params_t *pb, const char *fmt, va_list ap)
+{
+    size_t n = strlen(fmt);
+    if (n > MAX_PARAMS || n != mysql_stmt_param_count(st)) {
+        snprintf(db->error, sizeof db->error, "parameter count mismatch (%zu vs %lu)", n,
+                 mysql_stmt_param_count(st));
+        return -1;
+    }
+    memset(pb, 0, sizeof *pb);
+    for (size_t i = 0; i < n; i++) {
+        MYSQL_BIND *b = &pb->bind[i];
+        switch (fmt[i]) {
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            b->buffer_type = MYSQL_TYPE_STRING;
+            if (!s) {
+                pb->nulls[i] = 1;
+                b->is_null = &pb->nulls[i];
+            }
+            else {
+                b->buffer = (void *)s;
+                pb->lengths[i] = strlen(s);
+                b->buffer_length = pb->lengths[i];
+                b->length = &pb->lengths[i];
+            }
+            break;
+        }
+        case 'b': {   /* binary: pointer + length */
+            const void *v = va_arg(ap, const void *);
+            size_t len = va_arg(ap, size_t);
+            b->buffer_type = MYSQL_TYPE_BLOB;
+            b->buffer = (void *)v;
+            pb->lengths[i] = len;
+            b->buffer_length = len;
+            b->length = &pb->lengths[i];
+            break;
+        }
+        case 'i':
+            pb->ints[i] = va_arg(ap, int64_t);
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = &pb->ints[i];
+            break;
+        case 'u':
+            pb->ints[i] = (int64_t)va_arg(ap, uint64_t);
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = &pb->ints[i];
+            b->is_unsigned = 1;
+            break;
+        default:
+            snprintf(db->error, sizeof db->error, "bad parameter format '%c'", fmt[i]);
+            return -1;
+        }
+    }
+    if (n && mysql_stmt_bind_param(st, pb->bind)) {
+        set_error(db, "bind", mysql_stmt_errno(st), mysql_stmt_error(st));
+        return -1;
+    }
+    return 0;
+}
+
+static int run(cx_db *db, const char *sql, const char *fmt, va_list ap, MYSQL_STMT **out)
+{
+    if (!cx_db_ok(db)) {
+        snprintf(db->error, sizeof db->error, "connection is not usable");
+        return -1;
+    }
+    MYSQL_STMT *st = prepare(db, sql);
+    if (!st)
+        return -1;
+    params_t pb;
+    if (bind_params(db, st, &pb, fmt, ap))
+        return -1;
+    if (mysql_stmt_execute(st)) {
+        set_error(db, "execute", mysql_stmt_errno(st), mysql_stmt_error(st));
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
+int cx_db_query(cx_db *db, apr_pool_t *p, const char *sql, const char *fmt, cx_rows_t *out, ...)
+{
+    MYSQL_STMT *st;
+    va_list ap;
+    va_start(ap, out);
+    int rv = run(db, sql, fmt, ap, &st);
+    va_end(ap);
+    out->ncols = 0;
+    out->rows = apr_array_make(p, 8, sizeof(const char **));
+    if (rv)
+        return -1;
+    MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+    if (!meta) {
+        mysql_stmt_free_result(st);
+        return 0;
+    }
+    my_bool update_max = 1;
+    mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+    if (mysql_stmt_store_result(st)) {
+        set_error(db, "store_result", mysql_stmt_errno(st), mysql_stmt_error(st));
+        mysql_free_result(meta);
+        return -1;
+    }
+    int ncols = (int)mysql_num_fields(meta);
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    MYSQL_BIND *binds = apr_pcalloc(p, sizeof(MYSQL_BIND) * ncols);
+    unsigned long *lengths = apr_pcalloc(p, sizeof(unsigned long) * ncols);
+    my_bool *nulls = apr_pcalloc(p, sizeof(my_bool) * ncols);
+    for (int c = 0; c < ncols; c++) {
+        /* Every column is fetched as text: the server converts numbers and dates,
+         * and max_length (computed by store_result) sizes the buffers exactly. */
+        unsigned long cap = fields[c].max_length + 1;
+        if (cap < 32)
+            cap = 32;
+        binds[c].buffer_type = MYSQL_TYPE_STRING;
+        binds[c].buffer = apr_palloc(p, cap);
+        binds[c].buffer_length = cap;
+        binds[c].length = &lengths[c];
+        binds[c].is_null = &nulls[c];
+    }
+    out->ncols = ncols;
+    if (mysql_stmt_bind_result(st, binds)) {
+        set_error(db, "bind_result", mysql_stmt_errno(st), mysql_stmt_error(st));
+        mysql_free_result(meta);
+        mysql_stmt_free_result(st);
+        return -1;
+    }
+    int frv;
+    while ((frv = mysql_stmt_fetch(st)) == 0 || frv == MYSQL_DATA_TRUNCATED) {
+        const char **row = apr_palloc(p, sizeof(const char *) * ncols);
+        for (int c = 0; c < ncols; c++)
+            row[c] = nulls[c] ? NULL : apr_pstrmemdup(p, binds[c].buffer, lengths[c]);
+        APR_ARRAY_PUSH(out->rows, const char **) = row;
+    }
+    mysql_free_result(meta);
+    mysql_stmt_free_result(st);
+    if (frv == 1) {
+        set_error(db, "fetch", mysql_stmt_errno(st), mysql_stmt_error(st));
+        return -1;
+    }
+    return 0;
+}
+
+int cx_db_exec(cx_db *db, const char *sql, uint64_t *affected, uint64_t *insert_id,
+               const char *fmt, ...)
+{
+    MYSQL_STMT *st;
+    va_list ap;
+    va_start(ap, fmt);
+    int rv = run(db, sql, fmt, ap, &st);
+    va_end(ap);
+    if (rv)
+        return -1;
+    if (affected)
+        *affected = mysql_stmt_affected_rows(st);
+    if (insert_id)
+        *insert_id = mysql_stmt_insert_id(st);
+    mysql_stmt_free_result(st);
+    return 0;
+}
+
+static int simple(cx_db *db, const char *what, int rc)
+{
+    if (rc) {
+        set_error(db, what, mysql_errno(db->conn), mysql_error(db->conn));
+        return -1;
+    }
+    return 0;
+}
+
+int cx_db_begin(cx_db *db)
+{
+    if (!cx_db_ok(db))
+        return -1;
+    return simple(db, "begin", mysql_autocommit(db->conn, 0));
+}
+
+int cx_db_commit(cx_db *db)
+{
+    int rv = simple(db, "commit", mysql_commit(db->conn));
+    mysql_autocommit(db->conn, 1);
+    return rv;
+}
+
+void cx_db_rollback(cx_db *db)
+{
+    if (db->conn) {
+        mysql_rollback(db->conn);
+        mysql_autocommit(db->conn, 1);
+    }
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static int64_t to_i64(const char *s, int64_t dflt)
+{
+    return s ? strtoll(s, NULL, 10) : dflt;
+}
+
+static uint64_t to_u64(const char *s)
+{
+    return s ? strtoull(s, NULL, 10) : 0;
+}
+
+#define ROW(rows, i) APR_ARRAY_IDX((rows).rows, (i), const char **)
+
+/* ------------------------------------------------------------------ catalog */
+
+int cx_store_load_catalog(cx_db *db, apr_pool_t *p, cx_catalog_t **out, const char **err)
+{
+    cx_catalog_t *cat = cx_catalog_create(p);
+    cx_rows_t rows;
+    const char *e;
+    *err = NULL;
+
+    if (cx_db_query(db, p, "SELECT name, display_name, region, api_format, base_url, "
+                           "credential_ref, enabled FROM providers", "", &rows))
+        goto db_error;
+    for (int i = 0; i < rows.rows->nelts; i++) {
+        const char **r = ROW(rows, i);
+        cx_provider_t prov = {.name = r[0], .display_name = r[1], .region = r[2],
+                              .base_url = r[4], .credential_ref = r[5],
+                              .enabled = (int)to_i64(r[6], 1)};
+        if (!cx_api_format_parse(r[3], &prov.api_format))
+            prov.api_format = CX_API_OPENAI;
+        if ((e = cx_catalog_add_provider(cat, &prov)))
+            goto catalog_error;
+    }
+
+    if (cx_db_query(db, p, "SELECT id, display_name, provider, tier, swap_band, context_window, "
+                           "max_output_tokens, vision, input_price_nano, output_price_nano, enabled, "
+                           "UNIX_TIMESTAMP(created_at) "
+                           "FROM models", "", &rows))
+        goto db_error;
+    for (int i = 0; i < rows.rows->nelts; i++) {
+        const char **r = ROW(rows, i);
+        cx_price_t price = {to_i64(r[8], 0), to_i64(r[9], 0)};
+        if ((e = cx_catalog_add_model(cat, r[0], r[1], r[2], r[3], r[4],
+                                      (unsigned)to_u64(r[5]), (unsigned)to_u64(r[6]),
+                                      (int)to_i64(r[7], 0), price, (int)to_i64(r[10], 1),
+                                      (long long)to_i64(r[11], 0))))
+            goto catalog_error;
+    }
+
+    if (cx_db_query(db, p, "SELECT model_id, provider, upstream_model, input_price_nano, "
+                           "output_price_nano FROM model_deployments "
+                           "ORDER BY model_id, provider", "", &rows))
+        goto db_error;
+    for (int i = 0; i < rows.rows->nelts; i++) {
+        const char **r = ROW(rows, i);
+        cx_price_t price = {to_i64(r[3], 0), to_i64(r[4], 0)};
+        if ((e = cx_catalog_add_deployment(cat, r[0], r[1], r[2], price)))
+            goto catalog_error;
+    }
+
+    if (cx_db_query(db, p, "SELECT alias, model_id, provider FROM model_aliases", "", &rows))
+        goto db_error;
+    for (int i = 0; i < rows.rows->nelts; i++) {
+        const char **r = ROW(rows, i);
+        if ((e = cx_catalog_add_alias(cat, r[0], r[1], r[2])))
+            goto catalog_error;
+    }
+
+    if (cx_db_query(db, p, "SELECT model_id, target_model_id, target_provider FROM fallback_chains "
+                           "ORDER BY model_id, position", "", &rows))
+        goto db_error;
+    for (int i = 0; i < rows.rows->nelts; i++) {
+        const char **r = ROW(rows, i);
+        if ((e = cx_catalog_add_chain_entry(cat, r[0], r[1], r[2])))
+            goto catalog_error;
+    }
+    cx_catalog_finalize(cat);
+    *out = cat;
+    return 0;
+
+db_error:
+    *err = apr_psprintf(p, "loading the catalog: %s", db->error);
+    return -1;
+catalog_error:
+    *err = apr_psprintf(p, "catalog is inconsistent: %s", e);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ keys */
+
+int cx_store_lookup_key(cx_db *db, apr_pool_t *p, const unsigned char hash[CX_SHA256_LEN],
+                        cx_key_record_t *out)
+{
+    cx_rows_t rows;
+    if (cx_db_query(db, p,
+                    "SELECT k.id, k.org_id, k.name, k.mode, k.scopes, k.allowed_models, "
+                    "k.rate_limit_rpm, k.region, k.pii_mode, k.spend_cap_daily_nano, "
+                    "k.spend_cap_monthly_nano, k.revoked_at IS NOT NULL, o.balance_nano, "
+                    "o.price_multiplier_ppm, HEX(k.key_hash) "
+                    "FROM api_keys k JOIN orgs o ON o.id = k.org_id WHERE k.key_hash = ?",
+                    "b", &rows, (const void *)hash, (size_t)CX_SHA256_LEN))
+        return -1;
+    if (rows.rows->nelts == 0)
+        return 0;
+    const char **r = ROW(rows, 0);
+    /* The index lookup already matched; compare again in constant time so the
+     * decision never rests on a non-constant-time comparison of secret material. */
+    const char *want = cx_hex(p, hash, CX_SHA256_LEN);
+    const char *got = apr_pstrdup(p, r[14] ? r[14] : "");
+    for (char *c = (char *)got; *c; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
+    if (strlen(got) != strlen(want) || !cx_ct_equal(got, want, strlen(want)))
+        return 0;
+    memset(out, 0, sizeof *out);
+    out->key_id = to_u64(r[0]);
+    out->org_id = to_u64(r[1]);
+    out->name = r[2];
+    out->mode = (r[3] && !strcmp(r[3], "test")) ? CX_KEY_TEST : CX_KEY_LIVE;
+    out->scopes = r[4] ? r[4] : "inference";
+    out->allowed_models = r[5];
+    out->rate_limit_rpm = to_i64(r[6], -1);
+    out->region = r[7];
+    out->pii_mode = r[8] ? r[8] : "inherit";
+    out->spend_cap_daily_nano = to_i64(r[9], -1);
+    out->spend_cap_monthly_nano = to_i64(r[10], -1);
+    out->revoked = (int)to_i64(r[11], 0);
+    out->org_balance_nano = to_i64(r[12], 0);
+    out->org_multiplier_ppm = (uint32_t)to_u64(r[13]);
+    memcpy(out->hash, hash, CX_SHA256_LEN);
+    return 1;
+}
+
+int cx_store_create_key(cx_db *db, apr_pool_t *p, const cx_key_spec_t *spec,
+                        const char **secret, uint64_t *key_id, const char **err)
+{
+    if (cx_key_generate(p, spec->mode, secret) != APR_SUCCESS) {
+        *err = "no randomness available to mint a key";
+        return -1;
+    }
+    unsigned char hash[CX_SHA256_LEN];
+    cx_key_hash(*secret, hash);
+    char rate[32];
+    snprintf(rate, sizeof rate, "%lld", (long long)spec->rate_limit_rpm);
+    if (cx_db_exec(db,
+                   "INSERT INTO api_keys (org_id, name, key_hash, prefix, mode, scopes, "
+                   "allowed_models, rate_limit_rpm, created_by_user_id) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   NULL, key_id, "usbssssss", spec->org_id, spec->name, (const void *)hash,
+                   (size_t)CX_SHA256_LEN, cx_key_display_prefix(p, *secret),
+                   spec->mode == CX_KEY_TEST ? "test" : "live",
+                   spec->scopes ? spec->scopes : "inference", spec->allowed_models,
+                   spec->rate_limit_rpm >= 0 ? rate : NULL,
+                   spec->created_by_user_id ? apr_psprintf(p, "%llu", (unsigned long long)spec->created_by_user_id) : NULL)) {
+        *err = apr_pstrdup(p, db->error);
+        return -1;
+    }
+    return 0;
+}
+
+int cx_store_revoke_key(cx_db *db, uint64_t key_id, const char **err)
+{
+    uint64_t affected = 0;
+    if (cx_db_exec(db, "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, NOW(6)) WHERE id = ?",
+                   &affected, NULL, "u", key_id)) {
+        *err = db->error;
+        return -1;
+    }
+    if (affected == 0) {
+        *err = "no such key";
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ billing */
+
+int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate, const char **err)
+{
+    uint64_t affected = 0;
+    *duplicate = 0;
+    if (cx_db_begin(db))
+        goto fail;
+    if (cx_db_exec(db,
+                   "INSERT IGNORE INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
+                   "requested_model, served_model, provider, status, stream, fallback, cache_hit, "
+                   "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   &affected, NULL, "suussssiiiiuuiiu", u->request_id, u->org_id, u->key_id,
+                   u->mode == CX_KEY_TEST ? "test" : "live", u->endpoint, u->requested_model,
+                   u->served_model, u->provider, (int64_t)u->status, (int64_t)u->stream,
+                   (int64_t)u->fallback, (int64_t)u->cache_hit, u->prompt_tokens,
+                   u->completion_tokens, (int64_t)u->cost_nano, (int64_t)u->charged_nano,
+                   (uint64_t)u->latency_ms))
+        goto fail;
+    if (affected == 0) {      /* already recorded: replay of a spooled entry */
+        *duplicate = 1;
+        cx_db_rollback(db);
+        return 0;
+    }
+    if (u->charged_nano > 0) {
+        if (cx_db_exec(db, "UPDATE orgs SET balance_nano = balance_nano - ? WHERE id = ?",
+                       NULL, NULL, "iu", (int64_t)u->charged_nano, u->org_id))
+            goto fail;
+        if (cx_db_exec(db,
+                       "INSERT INTO credit_ledger (org_id, kind, amount_nano, balance_after_nano, "
+                       "request_id, actor) SELECT id, 'charge', ?, balance_nano, ?, ? "
+                       "FROM orgs WHERE id = ?",
+                       NULL, NULL, "isuu", -(int64_t)u->charged_nano, u->request_id, u->key_id,
+                       u->org_id))
+            goto fail;
+    }
+    if (cx_db_exec(db, "UPDATE api_keys SET last_used_at = NOW(6) WHERE id = ?", NULL, NULL, "u",
+                   u->key_id))
+        goto fail;
+    if (cx_db_commit(db))
+        goto fail;
+    return 0;
+fail:
+    *err = db->error;
+    cx_db_rollback(db);
+    return -1;
+}
+
+int cx_store_balance(cx_db *db, uint64_t org_id, cx_nano_t *balance)
+{
+    cx_rows_t rows;
+    apr_pool_t *p;
+    apr_pool_create(&p, db->pool);
+    int rv = cx_db_query(db, p, "SELECT balance_nano FROM orgs WHERE id = ?", "u", &rows, org_id);
+    if (rv == 0) {
+        if (rows.rows->nelts == 0)
+            rv = 1;
+        else
+            *balance = to_i64(ROW(rows, 0)[0], 0);
+    }
+    apr_pool_destroy(p);
+    return rv;
+}
+
+int cx_store_credit(cx_db *db, uint64_t org_id, const char *kind, cx_nano_t amount,
+                    const char *note, const char *actor, cx_nano_t *balance_after,
+                    const char **err)
+{
+    uint64_t affected = 0;
+    if (cx_db_begin(db))
+        goto fail;
+    if (cx_db_exec(db, "UPDATE orgs SET balance_nano = balance_nano + ? WHERE id = ?", &affected,
+                   NULL, "iu", (int64_t)amount, org_id))
+        goto fail;
+    if (affected == 0) {
+        cx_db_rollback(db);
+        *err = "no such organization";
+        return -1;
+    }
+    if (cx_db_exec(db,
+                   "INSERT INTO credit_ledger (org_id, kind, amount_nano, balance_after_nano, note, actor) "
+                   "SELECT id, ?, ?, balance_nano, ?, ? FROM orgs WHERE id = ?",
+                   NULL, NULL, "sissu", kind, (int64_t)amount, note, actor, org_id))
+        goto fail;
+    if (cx_db_commit(db))
+        goto fail;
+    if (balance_after && cx_store_balance(db, org_id, balance_after))
+        goto fail;
+    return 0;
+fail:
+    *err = db->error;
+    cx_db_rollback(db);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ orgs, users, audit */
+
+int cx_store_create_org(cx_db *db, const char *name, uint64_t *org_id, const char **err)
+{
+    if (cx_db_exec(db, "INSERT INTO orgs (name) VALUES (?)", NULL, org_id, "s", name)) {
+        *err = db->error;
+        return -1;
+    }
+    return 0;
+}
+
+int cx_store_create_user(cx_db *db, uint64_t org_id, const char *email,
+                         const char *password_hash, const char *role, int operator_flag,
+                         uint64_t *user_id, const char **err)
+{
+    if (cx_db_exec(db,
+                   "INSERT INTO users (org_id, email, password_hash, role, is_operator) "
+                   "VALUES (?, ?, ?, ?, ?)",
+                   NULL, user_id, "usssi", org_id, email, password_hash, role,
+                   (int64_t)(operator_flag ? 1 : 0))) {
+        *err = db->error;
+        return -1;
+    }
+    return 0;
+}
+
+int cx_store_audit(cx_db *db, uint64_t org_id, const char *actor_type, uint64_t actor_id,
+                   const char *actor_label, const char *ip, const char *request_id,
+                   const char *action, const char *target, const char *detail_json)
+{
+    char idbuf[32];
+    snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)actor_id);
+    return cx_db_exec(db,
+                      "INSERT INTO audit_log (org_id, actor_type, actor_id, actor_label, ip, "
+                      "request_id, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      NULL, NULL, "usssssss" "s", org_id, actor_type, actor_id ? idbuf : NULL,
+                      actor_label, ip, request_id, action, target, detail_json);
+}
+
+/* ------------------------------------------------------------------ migrations */
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int read_file(apr_pool_t *p, const char *path, char **out, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    if (apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p) != APR_SUCCESS)
+        return -1;
+    if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        apr_file_close(f);
+        return -1;
+    }
+    *len = (apr_size_t)fi.size;
+    *out = apr_palloc(p, *len + 1);
+    apr_size_t got = *len;
+    apr_status_t rv = *len ? apr_file_read_full(f, *out, *len, &got) : APR_SUCCESS;
+    apr_file_close(f);
+    (*out)[got] = '\0';
+    return rv == APR_SUCCESS ? 0 : -1;
+}
+
+/* Run a file of several statements (migrations are trusted files from sql/, the one
+ * place where text SQL is sent rather than a prepared statement). */
+static int run_script(cx_db *db, const char *sql, apr_size_t len)
+{
+    if (mysql_real_query(db->conn, sql, len)) {
+        set_error(db, "migration", mysql_errno(db->conn), mysql_error(db->conn));
+        return -1;
+    }
+    int status;
+    do {
+        MYSQL_RES *res = mysql_store_result(db->conn);
+        if (res)
+            mysql_free_result(res);
+        if (mysql_errno(db->conn)) {
+            set_error(db, "migration", mysql_errno(db->conn), mysql_error(db->conn));
+            return -1;
+        }
+        status = mysql_next_result(db->conn);
+        if (status > 0) {
+            set_error(db, "migration", mysql_errno(db->conn), mysql_error(db->conn));
+            return -1;
+        }
+    } while (status == 0);
+    return 0;
+}
+
+int cx_store_migrate(cx_db *db, apr_pool_t *p, const char *dir,
+                     void (*applied)(void *baton, const char *name), void *baton,
+                     const char **err)
+{
+    if (cx_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                       "name VARCHAR(255) NOT NULL PRIMARY KEY, "
+                       "applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
+                       ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+                   NULL, NULL, "")) {
+        *err = db->error;
+        return -1;
+    }
+    apr_dir_t *d;
+    if (apr_dir_open(&d, dir, p) != APR_SUCCESS) {
+        *err = apr_psprintf(p, "cannot open migrations directory %s", dir);
+        return -1;
+    }
+    apr_array_header_t *names = apr_array_make(p, 16, sizeof(const char *));
+    apr_finfo_t fi;
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+        size_t n = strlen(fi.name);
+        if (fi.filetype == APR_REG && n > 8 && fi.name[0] >= '0' && fi.name[0] <= '9' &&
+            !strcmp(fi.name + n - 4, ".sql"))
+            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, fi.name);
+    }
+    apr_dir_close(d);
+    qsort(names->elts, names->nelts, sizeof(const char *), compare_names);
+
+    for (int i = 0; i < names->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        cx_rows_t rows;
+        if (cx_db_query(db, p, "SELECT name FROM schema_migrations WHERE name = ?", "s", &rows, name)) {
+            *err = db->error;
+            return -1;
+        }
+        if (rows.rows->nelts > 0)
+            continue;
+        char *sql;
+        apr_size_t len;
+        const char *path = apr_pstrcat(p, dir, "/", name, NULL);
+        if (read_file(p, path, &sql, &len)) {
+            *err = apr_psprintf(p, "cannot read %s", path);
+            return -1;
+        }
+        /* DDL commits implicitly in MySQL, so a failed file is reported with its name
+         * and must be fixed by hand; the runner never records a partial file. */
+        if (run_script(db, sql, len)) {
+            *err = apr_psprintf(p, "%s: %s", name, db->error);
+            return -1;
+        }
+        if (cx_db_exec(db, "INSERT INTO schema_migrations (name) VALUES (?)", NULL, NULL, "s", name)) {
+            *err = db->error;
+            return -1;
+        }
+        if (applied)
+            applied(baton, name);
+    }
+    return 0;
+}

@@ -1,0 +1,134 @@
+/* Conduix store: the MySQL/MariaDB system of record, through prepared statements
+ * only. One cx_db is one connection with its own statement cache; it is used by one
+ * thread at a time (mod_conduix keeps them in an apr_reslist per child, the CLI and
+ * the CGI use one). Money is BIGINT nanocredits throughout. */
+#ifndef CX_STORE_H
+#define CX_STORE_H
+
+#include <stdint.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "cx_catalog.h"
+#include "cx_dsn.h"
+#include "cx_keys.h"
+#include "cx_price.h"
+
+typedef struct cx_db cx_db;
+
+/* Connect. On failure returns NULL and *err (never containing the password). The
+ * connection is closed when p is destroyed or by cx_db_close. */
+cx_db *cx_db_open(apr_pool_t *p, const cx_dsn_t *dsn, const char **err);
+void cx_db_close(cx_db *db);
+/* 1 while the connection is usable; a failed query on a lost connection marks it
+ * broken so pools can replace it. */
+int cx_db_ok(cx_db *db);
+const char *cx_db_error(cx_db *db);
+
+/* Generic prepared-statement access, used by every store function. Parameters are
+ * given as a format string: 's' string (NULL = SQL NULL), 'i' int64_t, 'u' uint64_t.
+ * Result cells are strings (NULL for SQL NULL). */
+typedef struct {
+    int ncols;
+    apr_array_header_t *rows;   /* const char ** (ncols each) */
+} cx_rows_t;
+int cx_db_query(cx_db *db, apr_pool_t *p, const char *sql, const char *fmt, cx_rows_t *out, ...);
+/* Statement without a result set; *affected (may be NULL) and *insert_id (may be NULL). */
+int cx_db_exec(cx_db *db, const char *sql, uint64_t *affected, uint64_t *insert_id,
+               const char *fmt, ...);
+int cx_db_begin(cx_db *db);
+int cx_db_commit(cx_db *db);
+void cx_db_rollback(cx_db *db);
+
+/* ---- catalog ---- */
+int cx_store_load_catalog(cx_db *db, apr_pool_t *p, cx_catalog_t **out, const char **err);
+
+/* ---- keys ---- */
+typedef struct {
+    uint64_t key_id;
+    uint64_t org_id;
+    const char *name;
+    cx_key_mode_t mode;
+    const char *scopes;
+    const char *allowed_models;   /* JSON text or NULL */
+    int64_t rate_limit_rpm;       /* -1 = none */
+    const char *region;           /* NULL = any */
+    const char *pii_mode;
+    int64_t spend_cap_daily_nano; /* -1 = none */
+    int64_t spend_cap_monthly_nano;
+    int revoked;
+    cx_nano_t org_balance_nano;
+    uint32_t org_multiplier_ppm;
+    unsigned char hash[CX_SHA256_LEN];
+} cx_key_record_t;
+
+/* 1 found, 0 not found, -1 database error. */
+int cx_store_lookup_key(cx_db *db, apr_pool_t *p, const unsigned char hash[CX_SHA256_LEN],
+                        cx_key_record_t *out);
+
+typedef struct {
+    uint64_t org_id;
+    const char *name;
+    cx_key_mode_t mode;
+    const char *scopes;           /* NULL = "inference" */
+    const char *allowed_models;   /* JSON text or NULL */
+    int64_t rate_limit_rpm;       /* -1 = none */
+    uint64_t created_by_user_id;  /* 0 = none */
+} cx_key_spec_t;
+/* Mint a key: returns its secret (shown once) and id. */
+int cx_store_create_key(cx_db *db, apr_pool_t *p, const cx_key_spec_t *spec,
+                        const char **secret, uint64_t *key_id, const char **err);
+int cx_store_revoke_key(cx_db *db, uint64_t key_id, const char **err);
+
+/* ---- usage and billing ---- */
+typedef struct {
+    const char *request_id;
+    uint64_t org_id;
+    uint64_t key_id;
+    cx_key_mode_t mode;
+    const char *endpoint;
+    const char *requested_model;
+    const char *served_model;
+    const char *provider;
+    int status;
+    int stream;
+    int fallback;
+    int cache_hit;
+    uint64_t prompt_tokens;
+    uint64_t completion_tokens;
+    cx_nano_t cost_nano;
+    cx_nano_t charged_nano;
+    unsigned long latency_ms;
+} cx_usage_record_t;
+
+/* One transaction: the usage row, and when charged_nano > 0 the balance update and
+ * the ledger debit. A request id already recorded is a no-op (returns 0, *duplicate
+ * set). Returns 0 on success, -1 on error (rolled back). */
+int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
+                          const char **err);
+
+int cx_store_balance(cx_db *db, uint64_t org_id, cx_nano_t *balance);
+
+/* Credit movement (grant, topup, refund, adjustment) with a ledger row. */
+int cx_store_credit(cx_db *db, uint64_t org_id, const char *kind, cx_nano_t amount,
+                    const char *note, const char *actor, cx_nano_t *balance_after,
+                    const char **err);
+
+/* ---- orgs, users ---- */
+int cx_store_create_org(cx_db *db, const char *name, uint64_t *org_id, const char **err);
+int cx_store_create_user(cx_db *db, uint64_t org_id, const char *email,
+                         const char *password_hash, const char *role, int operator_flag,
+                         uint64_t *user_id, const char **err);
+
+/* ---- audit ---- */
+int cx_store_audit(cx_db *db, uint64_t org_id, const char *actor_type, uint64_t actor_id,
+                   const char *actor_label, const char *ip, const char *request_id,
+                   const char *action, const char *target, const char *detail_json);
+
+/* ---- migrations ---- */
+/* Apply dir/NNN_*.sql files not yet recorded in schema_migrations, in order. Calls
+ * applied(name) for each file applied. */
+int cx_store_migrate(cx_db *db, apr_pool_t *p, const char *dir,
+                     void (*applied)(void *baton, const char *name), void *baton,
+                     const char **err);
+
+#endif

@@ -1,0 +1,368 @@
+/* POST /v1/chat/completions: authenticate, validate, resolve the model, check the
+ * wallet, then walk the model's candidates until one answers. Non-streamed answers
+ * are rewritten (model echoes the request) and sent whole; streamed answers are
+ * relayed event by event with a flush after each, never buffered. Usage is recorded
+ * after the response, in log_transaction. */
+#include "mod_conduix.h"
+#include "cx_json.h"
+#include "cx_price.h"
+#include "cx_sse.h"
+#include "cx_validate.h"
+
+#include <http_protocol.h>
+#include <apr_strings.h>
+#include <string.h>
+
+APLOG_USE_MODULE(conduix);
+
+typedef enum {
+    ATTEMPT_SERVED = 0,     /* the client got its answer (or a committed stream ended) */
+    ATTEMPT_RETRY,          /* failed in a way another provider may not: try the next */
+    ATTEMPT_CLIENT_ERROR,   /* the upstream refused the request itself: relay, stop */
+    ATTEMPT_BAD_RESPONSE    /* the upstream answered 2xx with something unusable */
+} attempt_outcome_t;
+
+typedef struct {
+    request_rec *r;
+    conduix_req_t *ctx;
+    const char *requested_model;
+    const json_t *req;
+    int stream;
+    /* the attempt in progress */
+    const cx_deployment_t *dep;
+    int fallback;
+    /* streaming state */
+    cx_openai_stream_t st;
+    cx_sse_parser *parser;
+    apr_pool_t *event_pool;
+    int committed;          /* response headers went to the client */
+    int done;               /* [DONE] forwarded */
+    int error_event;        /* upstream sent an error event, forwarded */
+    int client_gone;
+    /* result */
+    cx_usage_t usage;
+    int status;
+    const char *failure;    /* last failure, for logs and the final error */
+} chat_t;
+
+static void set_route_headers(chat_t *c)
+{
+    request_rec *r = c->r;
+    apr_table_setn(r->headers_out, "x-conduix-provider", c->dep->provider->name);
+    apr_table_setn(r->headers_out, "x-conduix-model-served", c->dep->model->id);
+    apr_table_setn(r->headers_out, "x-conduix-fallback", c->fallback ? "true" : "false");
+    apr_table_setn(r->headers_out, "x-conduix-latency-ms",
+                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
+                                apr_time_as_msec(apr_time_now() - c->ctx->start)));
+}
+
+/* ---------------------------------------------------------------- streaming */
+
+static void stream_commit(chat_t *c)
+{
+    if (c->committed)
+        return;
+    request_rec *r = c->r;
+    r->status = 200;
+    ap_set_content_type(r, "text/event-stream; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
+    /* Compression filters would hold events back to fill their buffers. */
+    apr_table_setn(r->subprocess_env, "no-gzip", "1");
+    set_route_headers(c);
+    c->committed = 1;
+}
+
+static int stream_write(chat_t *c, const char *data, apr_size_t len)
+{
+    if (c->client_gone)
+        return -1;
+    request_rec *r = c->r;
+    struct iovec vec[3] = {
+        {(void *)"data: ", 6}, {(void *)data, len}, {(void *)"\n\n", 2}
+    };
+    if (ap_rwrite(vec[0].iov_base, 6, r) < 0 || ap_rwrite(data, (int)len, r) < 0 ||
+        ap_rwrite(vec[2].iov_base, 2, r) < 0 || ap_rflush(r) < 0 || r->connection->aborted) {
+        c->client_gone = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_event(void *baton, const char *event_name, const char *data, apr_size_t len)
+{
+    chat_t *c = baton;
+    const char *out;
+    apr_size_t out_len;
+    apr_pool_clear(c->event_pool);
+    cx_chunk_action_t action = cx_openai_stream_chunk(c->event_pool, &c->st, data, len, &out, &out_len);
+    switch (action) {
+    case CX_CHUNK_DROP:
+        return 0;
+    case CX_CHUNK_DONE:
+        stream_commit(c);
+        c->done = 1;
+        return stream_write(c, "[DONE]", 6);
+    case CX_CHUNK_ERROR:
+        stream_commit(c);
+        c->error_event = 1;
+        stream_write(c, out, out_len);
+        return 1;   /* an error event ends the stream */
+    case CX_CHUNK_FORWARD:
+    default:
+        stream_commit(c);
+        return stream_write(c, out, out_len);
+    }
+}
+
+static int on_stream_data(void *baton, const char *buf, apr_size_t len)
+{
+    chat_t *c = baton;
+    if (c->done)
+        return 0;   /* ignore anything after [DONE] */
+    return cx_sse_feed(c->parser, buf, len);
+}
+
+/* A stream that already reached the client cannot fall over: end it with an error
+ * event and no [DONE], so SDKs raise instead of treating a cut answer as complete. */
+static void stream_fail(chat_t *c, const char *why)
+{
+    const char *body = cx_error_body(c->r->pool, CX_E_UPSTREAM,
+                                     apr_psprintf(c->r->pool, "The upstream stream from %s ended "
+                                                  "early: %s", c->dep->provider->name, why), NULL);
+    stream_write(c, body, strlen(body));
+}
+
+/* ---------------------------------------------------------------- one attempt */
+
+static int retryable_status(long status)
+{
+    /* 5xx and 429 are the provider's trouble; 401/403/404/408 mean our credential,
+     * deployment or connection is wrong for this provider, not that the request is. */
+    return status >= 500 || status == 429 || status == 401 || status == 403 || status == 404 ||
+           status == 408 || status == 409;
+}
+
+static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *credential)
+{
+    request_rec *r = c->r;
+    conduix_req_t *ctx = c->ctx;
+    apr_size_t body_len;
+    char *body = cx_openai_upstream_body(r->pool, c->req, c->dep->upstream_model, c->stream, &body_len);
+    if (!body) {
+        c->failure = "could not encode the upstream request";
+        return ATTEMPT_BAD_RESPONSE;
+    }
+    apr_array_header_t *headers = apr_array_make(r->pool, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(headers, const char *) = "Content-Type: application/json";
+    APR_ARRAY_PUSH(headers, const char *) = apr_pstrcat(r->pool, "Authorization: Bearer ", credential, NULL);
+    APR_ARRAY_PUSH(headers, const char *) = c->stream ? "Accept: text/event-stream" : "Accept: application/json";
+    APR_ARRAY_PUSH(headers, const char *) = apr_pstrcat(r->pool, "X-Request-Id: ", ctx->request_id, NULL);
+
+    int timeout = conduix_conf_int(ctx->conf->upstream_timeout, CONDUIX_DEFAULT_UPSTREAM_TIMEOUT);
+    cx_http_request_t req = {
+        .url = apr_pstrcat(r->pool, base_url, "/chat/completions", NULL),
+        .body = body,
+        .body_len = body_len,
+        .headers = headers,
+        .connect_timeout_ms = 1000L * conduix_conf_int(ctx->conf->connect_timeout, CONDUIX_DEFAULT_CONNECT_TIMEOUT),
+        .timeout_ms = 1000L * timeout,
+        .idle_timeout_ms = 1000L * timeout,
+        .max_response = 64 * 1024 * 1024,
+        .stream = c->stream,
+        .on_data = on_stream_data,
+        .baton = c,
+    };
+    if (c->stream) {
+        memset(&c->st, 0, sizeof c->st);
+        c->st.requested_model = c->requested_model;
+        c->st.client_wants_usage = cx_openai_client_wants_usage(c->req);
+        c->parser = cx_sse_parser_create(r->pool, on_event, c, 0);
+        c->done = c->error_event = 0;
+    }
+    cx_http_response_t resp;
+    cx_http_result_t res = cx_http_perform(conduix_http_pool(ctx->conf->runtime), r->pool, &req, &resp);
+    CX_RLOG(APLOG_DEBUG, r, ctx, "CX0301", "upstream %s %s -> result %d status %ld",
+            c->dep->provider->name, c->dep->upstream_model, (int)res, resp.status);
+
+    if (c->stream && c->committed) {
+        /* The client has seen bytes from this attempt: it is final either way. */
+        c->usage = c->st.usage;
+        c->status = 200;
+        if (!c->done && !c->error_event && !c->client_gone) {
+            int cut = cx_sse_finish(c->parser);
+            const char *why = res != CX_HTTP_OK ? (resp.error ? resp.error : "transfer failed")
+                              : cut ? "the connection closed mid-event" : "no [DONE] was sent";
+            CX_RLOG(APLOG_WARNING, r, ctx, "CX0302", "stream from %s cut: %s", c->dep->provider->name, why);
+            stream_fail(c, why);
+            c->status = 502;
+        }
+        if (c->client_gone)
+            c->status = 499;   /* client closed the connection */
+        return ATTEMPT_SERVED;
+    }
+    if (res == CX_HTTP_OK && resp.status >= 200 && resp.status < 300) {
+        if (c->stream) {
+            c->failure = "the upstream stream ended before sending any event";
+            return ATTEMPT_RETRY;
+        }
+        apr_size_t out_len;
+        cx_usage_t usage = {0};
+        char *out = cx_openai_rewrite_response(r->pool, resp.body, resp.body_len, c->requested_model,
+                                               &usage, &out_len);
+        if (!out) {
+            c->failure = apr_psprintf(r->pool, "%s answered with a body that is not JSON",
+                                      c->dep->provider->name);
+            return ATTEMPT_BAD_RESPONSE;
+        }
+        c->usage = usage;
+        c->status = 200;
+        set_route_headers(c);
+        cx_price_t price = c->dep->price;
+        cx_nano_t cost = cx_price_cost(&price, usage.prompt_tokens, usage.completion_tokens,
+                                       ctx->key.org_multiplier_ppm ? ctx->key.org_multiplier_ppm : CX_PPM_LIST);
+        apr_table_setn(r->headers_out, "x-conduix-cost-credits", cx_nano_format(r->pool, cost));
+        conduix_send_json(r, 200, out, out_len);
+        return ATTEMPT_SERVED;
+    }
+    if (res == CX_HTTP_OK) {
+        if (retryable_status(resp.status)) {
+            c->failure = apr_psprintf(r->pool, "%s answered HTTP %ld", c->dep->provider->name, resp.status);
+            return ATTEMPT_RETRY;
+        }
+        /* The provider judged the request itself invalid: the caller must hear it,
+         * in the OpenAI envelope, and no other provider will think differently. */
+        const char *msg, *type, *param, *code;
+        cx_openai_parse_error(r->pool, resp.body, resp.body_len, &msg, &type, &param, &code);
+        c->status = (int)resp.status;
+        set_route_headers(c);
+        conduix_send_error_raw(r, (int)resp.status,
+                               cx_error_body_raw(r->pool,
+                                                 msg ? msg : apr_psprintf(r->pool, "The provider rejected the request (HTTP %ld).", resp.status),
+                                                 type ? type : "invalid_request_error", param, code));
+        return ATTEMPT_CLIENT_ERROR;
+    }
+    c->failure = apr_psprintf(r->pool, "%s: %s", c->dep->provider->name,
+                              resp.error ? resp.error : "transfer failed");
+    return ATTEMPT_RETRY;
+}
+
+/* ---------------------------------------------------------------- the endpoint */
+
+int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
+{
+    if (r->method_number != M_POST)
+        return conduix_send_error(r, CX_E_METHOD_NOT_ALLOWED, "Use POST on /v1/chat/completions.", NULL);
+    int rc = conduix_authenticate(r, ctx);
+    if (rc != OK)
+        return rc;
+    char *body;
+    apr_size_t body_len;
+    if ((rc = conduix_read_body(r, ctx, &body, &body_len)) != OK || !body)
+        return rc;
+
+    const char *perr;
+    json_t *req = cx_json_parse(r->pool, body, body_len, &perr);
+    if (!req)
+        return conduix_send_error(r, CX_E_INVALID_REQUEST,
+                                  apr_psprintf(r->pool, "We could not parse the JSON body of your "
+                                               "request (%s).", perr), NULL);
+    cx_verr_t verr;
+    if (!cx_validate_chat(r->pool, req, &verr))
+        return conduix_send_error(r, CX_E_INVALID_REQUEST, verr.message, verr.param);
+
+    conduix_runtime_t *rt = ctx->conf->runtime;
+    const cx_catalog_t *cat = conduix_catalog(rt, r);
+    if (!cat)
+        return conduix_send_error(r, CX_E_INTERNAL, "The model catalog is unavailable; please retry shortly.", NULL);
+    const char *requested = json_string_value(json_object_get(req, "model"));
+    cx_resolved_t res;
+    if (!cx_catalog_resolve(cat, requested, &res))
+        return conduix_send_error(r, CX_E_MODEL_NOT_FOUND,
+                                  apr_psprintf(r->pool, "The model '%s' does not exist or you do not "
+                                               "have access to it. GET /v1/models lists the catalog.",
+                                               requested), "model");
+
+    /* Credits are checked before anything leaves: an empty wallet costs nothing. */
+    if (ctx->key.mode == CX_KEY_LIVE && ctx->key.org_balance_nano <= 0)
+        return conduix_send_error(r, CX_E_INSUFFICIENT_CREDITS,
+                                  "Your credit balance is exhausted. Top up the wallet to continue.", NULL);
+
+    chat_t c = {.r = r, .ctx = ctx, .requested_model = requested, .req = req,
+                .stream = json_is_true(json_object_get(req, "stream"))};
+    apr_pool_create(&c.event_pool, r->pool);
+
+    apr_array_header_t *candidates = cx_catalog_candidates(r->pool, &res);
+    attempt_outcome_t outcome = ATTEMPT_RETRY;
+    int tried = 0;
+    for (int i = 0; i < candidates->nelts; i++) {
+        const cx_deployment_t *dep = APR_ARRAY_IDX(candidates, i, const cx_deployment_t *);
+        const char *base_url, *credential;
+        if (dep->provider->api_format != CX_API_OPENAI) {
+            CX_RLOG(APLOG_DEBUG, r, ctx, "CX0303", "skipping %s: %s adapter not available",
+                    dep->provider->name, cx_api_format_name(dep->provider->api_format));
+            continue;
+        }
+        conduix_provider_endpoint(rt, dep->provider, &base_url, &credential);
+        if (!base_url || !credential) {
+            CX_RLOG(APLOG_DEBUG, r, ctx, "CX0304", "skipping %s: no %s configured", dep->provider->name,
+                    base_url ? "credential" : "base URL");
+            continue;
+        }
+        c.dep = dep;
+        c.fallback = tried > 0;
+        tried++;
+        outcome = attempt(&c, base_url, credential);
+        if (outcome == ATTEMPT_SERVED || outcome == ATTEMPT_CLIENT_ERROR)
+            break;
+        CX_RLOG(APLOG_WARNING, r, ctx, "CX0305", "attempt %d failed: %s", tried, c.failure);
+    }
+
+    if (tried > 0) {
+        /* Record what happened (served or not) once the response is out. */
+        cx_usage_record_t *u = &ctx->usage;
+        u->request_id = ctx->request_id;
+        u->org_id = ctx->key.org_id;
+        u->key_id = ctx->key.key_id;
+        u->mode = ctx->key.mode;
+        u->endpoint = "chat.completions";
+        u->requested_model = requested;
+        u->served_model = c.dep ? c.dep->model->id : NULL;
+        u->provider = c.dep ? c.dep->provider->name : NULL;
+        u->stream = c.stream;
+        u->fallback = c.fallback;
+        if (outcome == ATTEMPT_SERVED || outcome == ATTEMPT_CLIENT_ERROR) {
+            u->status = c.status;
+            u->prompt_tokens = c.usage.prompt_tokens;
+            u->completion_tokens = c.usage.completion_tokens;
+            cx_price_t price = c.dep->price;
+            u->cost_nano = cx_price_cost(&price, u->prompt_tokens, u->completion_tokens,
+                                         ctx->key.org_multiplier_ppm ? ctx->key.org_multiplier_ppm : CX_PPM_LIST);
+            u->charged_nano = ctx->key.mode == CX_KEY_LIVE ? u->cost_nano : 0;
+        }
+        else {
+            u->status = outcome == ATTEMPT_BAD_RESPONSE ? 502 : 503;
+        }
+        ctx->record_usage = 1;
+    }
+
+    if (outcome == ATTEMPT_SERVED || outcome == ATTEMPT_CLIENT_ERROR) {
+        ctx->usage.latency_ms = (unsigned long)apr_time_as_msec(apr_time_now() - ctx->start);
+        CX_RLOG(APLOG_INFO, r, ctx, "CX0306", "%s -> %s/%s status %d tokens %llu+%llu%s",
+                requested, c.dep->provider->name, c.dep->model->id, c.status,
+                (unsigned long long)c.usage.prompt_tokens, (unsigned long long)c.usage.completion_tokens,
+                c.fallback ? " (fallback)" : "");
+        return OK;
+    }
+    ctx->usage.latency_ms = (unsigned long)apr_time_as_msec(apr_time_now() - ctx->start);
+    if (tried == 0)
+        return conduix_send_error(r, CX_E_PROVIDER_UNAVAILABLE,
+                                  apr_psprintf(r->pool, "No configured provider can serve '%s' right now.",
+                                               requested), NULL);
+    if (outcome == ATTEMPT_BAD_RESPONSE && tried == 1)
+        return conduix_send_error(r, CX_E_UPSTREAM,
+                                  apr_psprintf(r->pool, "The upstream provider failed: %s", c.failure), NULL);
+    return conduix_send_error(r, CX_E_PROVIDER_UNAVAILABLE,
+                              apr_psprintf(r->pool, "Every provider able to serve '%s' failed (last: %s).",
+                                           requested, c.failure), NULL);
+}

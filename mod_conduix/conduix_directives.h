@@ -1,0 +1,16 @@
+/* Every mod_conduix directive name, in one place. docs/directives.md documents each
+ * of them; tests/integration/test_directives.py checks that the two agree. */
+#ifndef CONDUIX_DIRECTIVES_H
+#define CONDUIX_DIRECTIVES_H
+
+#define CONDUIX_ENGINE             "ConduixEngine"
+#define CONDUIX_DATABASE           "ConduixDatabase"
+#define CONDUIX_PROVIDER           "ConduixProvider"
+#define CONDUIX_MAX_BODY_SIZE      "ConduixMaxBodySize"
+#define CONDUIX_UPSTREAM_TIMEOUT   "ConduixUpstreamTimeout"
+#define CONDUIX_CONNECT_TIMEOUT    "ConduixConnectTimeout"
+#define CONDUIX_KEY_CACHE_TTL      "ConduixKeyCacheTTL"
+#define CONDUIX_CATALOG_REFRESH    "ConduixCatalogRefresh"
+#define CONDUIX_DB_POOL_MAX        "ConduixDBPoolMax"
+
+#endif

@@ -1,0 +1,350 @@
+/* mod_conduix per-child runtime: database connection pool, catalog snapshots, the
+ * key lookup cache and the upstream handle pool. Created in child_init from the
+ * child's pool, never inherited across fork; every structure is thread-safe for the
+ * event and worker MPMs. */
+#include "mod_conduix.h"
+
+#include <ap_mpm.h>
+#include <apr_reslist.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <string.h>
+
+APLOG_USE_MODULE(conduix);
+
+/* A catalog snapshot lives in its own pool. Requests hold a reference; a newer
+ * snapshot replaces it and the old one is destroyed when the last holder lets go. */
+typedef struct catalog_ref {
+    apr_pool_t *pool;
+    cx_catalog_t *catalog;
+    apr_time_t loaded;
+    int holders;
+    int retired;
+    /* Credentials resolved for catalog providers (env:/file:), by name. */
+    apr_hash_t *credentials;
+} catalog_ref_t;
+
+/* Cached key lookups, keyed by the key's SHA-256. Each entry owns a subpool so a
+ * refresh frees the previous copy; readers copy out under the lock. */
+typedef struct {
+    apr_pool_t *pool;
+    apr_time_t expires;
+    int found;
+    cx_key_record_t rec;
+} key_entry_t;
+
+#define KEY_CACHE_MAX 20000
+
+struct conduix_runtime {
+    apr_pool_t *pool;
+    server_rec *server;
+    conduix_server_conf_t *conf;
+    apr_reslist_t *dbs;
+    apr_thread_mutex_t *lock;           /* guards catalog and key cache */
+    catalog_ref_t *catalog;
+    int catalog_loading;
+    apr_hash_t *keys;                   /* hash bytes -> key_entry_t */
+    apr_pool_t *keys_pool;
+    cx_http_pool *http;
+};
+
+/* ------------------------------------------------------------ database pool */
+
+static apr_status_t db_construct(void **resource, void *params, apr_pool_t *pool)
+{
+    conduix_runtime_t *rt = params;
+    const char *err;
+    apr_pool_t *p;
+    apr_pool_create(&p, pool);
+    cx_db *db = cx_db_open(p, rt->conf->dsn, &err);
+    if (!db) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->server, "CX0101: %s", err);
+        apr_pool_destroy(p);
+        return APR_EGENERAL;
+    }
+    *resource = db;
+    return APR_SUCCESS;
+}
+
+static apr_status_t db_destruct(void *resource, void *params, apr_pool_t *pool)
+{
+    cx_db_close(resource);
+    return APR_SUCCESS;
+}
+
+cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r)
+{
+    void *res = NULL;
+    if (!rt->dbs)
+        return NULL;
+    apr_status_t rv = apr_reslist_acquire(rt->dbs, &res);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CX0102: no database connection available");
+        return NULL;
+    }
+    cx_db *db = res;
+    if (!cx_db_ok(db)) {
+        apr_reslist_invalidate(rt->dbs, db);
+        if (apr_reslist_acquire(rt->dbs, &res) != APR_SUCCESS)
+            return NULL;
+        db = res;
+    }
+    return db;
+}
+
+void conduix_db_release(conduix_runtime_t *rt, cx_db *db)
+{
+    if (!db)
+        return;
+    if (cx_db_ok(db))
+        apr_reslist_release(rt->dbs, db);
+    else
+        apr_reslist_invalidate(rt->dbs, db);
+}
+
+/* ------------------------------------------------------------ catalog */
+
+static void catalog_unref_locked(conduix_runtime_t *rt, catalog_ref_t *ref)
+{
+    ref->holders--;
+    if (ref->retired && ref->holders == 0)
+        apr_pool_destroy(ref->pool);
+}
+
+typedef struct {
+    conduix_runtime_t *rt;
+    catalog_ref_t *ref;
+} catalog_hold_t;
+
+static apr_status_t catalog_hold_release(void *data)
+{
+    catalog_hold_t *h = data;
+    apr_thread_mutex_lock(h->rt->lock);
+    catalog_unref_locked(h->rt, h->ref);
+    apr_thread_mutex_unlock(h->rt->lock);
+    return APR_SUCCESS;
+}
+
+static catalog_ref_t *catalog_load(conduix_runtime_t *rt, request_rec *r)
+{
+    cx_db *db = conduix_db_acquire(rt, r);
+    if (!db)
+        return NULL;
+    apr_pool_t *p;
+    apr_pool_create(&p, rt->pool);
+    apr_pool_tag(p, "conduix-catalog");
+    cx_catalog_t *cat;
+    const char *err;
+    if (cx_store_load_catalog(db, p, &cat, &err)) {
+        conduix_db_release(rt, db);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->server, "CX0110: %s", err);
+        apr_pool_destroy(p);
+        return NULL;
+    }
+    conduix_db_release(rt, db);
+    catalog_ref_t *ref = apr_pcalloc(p, sizeof *ref);
+    ref->pool = p;
+    ref->catalog = cat;
+    ref->loaded = apr_time_now();
+    ref->credentials = apr_hash_make(p);
+    for (apr_hash_index_t *hi = apr_hash_first(p, cat->providers); hi; hi = apr_hash_next(hi)) {
+        const void *name;
+        void *v;
+        apr_hash_this(hi, &name, NULL, &v);
+        const cx_provider_t *prov = v;
+        const char *cred = NULL;
+        const char *cerr = conduix_resolve_credential(p, prov->credential_ref, &cred);
+        if (cerr)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->server, "CX0111: provider %s: %s",
+                         prov->name, cerr);
+        if (cred)
+            apr_hash_set(ref->credentials, name, APR_HASH_KEY_STRING, cred);
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, rt->server, "CX0112: catalog loaded: %d models",
+                 cat->model_list->nelts);
+    return ref;
+}
+
+const cx_catalog_t *conduix_catalog(conduix_runtime_t *rt, request_rec *r)
+{
+    apr_time_t refresh = apr_time_from_sec(conduix_conf_int(rt->conf->catalog_refresh,
+                                                            CONDUIX_DEFAULT_CATALOG_REFRESH));
+    apr_thread_mutex_lock(rt->lock);
+    int need = !rt->catalog || (!rt->catalog_loading && apr_time_now() - rt->catalog->loaded > refresh);
+    if (need)
+        rt->catalog_loading = 1;
+    apr_thread_mutex_unlock(rt->lock);
+
+    if (need) {
+        /* Loaded outside the lock: other requests keep using the current snapshot. */
+        catalog_ref_t *fresh = catalog_load(rt, r);
+        apr_thread_mutex_lock(rt->lock);
+        rt->catalog_loading = 0;
+        if (fresh) {
+            catalog_ref_t *old = rt->catalog;
+            rt->catalog = fresh;
+            fresh->holders = 1;   /* the runtime's own reference */
+            if (old) {
+                old->retired = 1;
+                catalog_unref_locked(rt, old);
+            }
+        }
+        else if (rt->catalog) {
+            /* Keep serving the old snapshot; try again after another interval. */
+            rt->catalog->loaded = apr_time_now();
+        }
+        apr_thread_mutex_unlock(rt->lock);
+    }
+
+    apr_thread_mutex_lock(rt->lock);
+    catalog_ref_t *ref = rt->catalog;
+    if (ref)
+        ref->holders++;
+    apr_thread_mutex_unlock(rt->lock);
+    if (!ref)
+        return NULL;
+    catalog_hold_t *hold = apr_palloc(r->pool, sizeof *hold);
+    hold->rt = rt;
+    hold->ref = ref;
+    apr_pool_cleanup_register(r->pool, hold, catalog_hold_release, apr_pool_cleanup_null);
+    apr_table_setn(r->notes, "conduix-catalog", (const char *)ref);
+    return ref->catalog;
+}
+
+void conduix_provider_endpoint(conduix_runtime_t *rt, const cx_provider_t *prov,
+                               const char **base_url, const char **credential)
+{
+    const conduix_provider_conf_t *pc = apr_hash_get(rt->conf->providers, prov->name,
+                                                     APR_HASH_KEY_STRING);
+    *base_url = (pc && pc->base_url) ? pc->base_url : prov->base_url;
+    *credential = pc ? pc->credential : NULL;
+    if (!*credential) {
+        apr_thread_mutex_lock(rt->lock);
+        if (rt->catalog)
+            *credential = apr_hash_get(rt->catalog->credentials, prov->name, APR_HASH_KEY_STRING);
+        apr_thread_mutex_unlock(rt->lock);
+    }
+}
+
+/* ------------------------------------------------------------ keys */
+
+static void copy_record(apr_pool_t *p, const cx_key_record_t *src, cx_key_record_t *dst)
+{
+    *dst = *src;
+    dst->name = src->name ? apr_pstrdup(p, src->name) : NULL;
+    dst->scopes = src->scopes ? apr_pstrdup(p, src->scopes) : NULL;
+    dst->allowed_models = src->allowed_models ? apr_pstrdup(p, src->allowed_models) : NULL;
+    dst->region = src->region ? apr_pstrdup(p, src->region) : NULL;
+    dst->pii_mode = src->pii_mode ? apr_pstrdup(p, src->pii_mode) : NULL;
+}
+
+int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret,
+                       cx_key_record_t *out)
+{
+    unsigned char hash[CX_SHA256_LEN];
+    cx_key_hash(secret, hash);
+    apr_time_t now = apr_time_now();
+    int ttl = conduix_conf_int(rt->conf->key_cache_ttl, CONDUIX_DEFAULT_KEY_CACHE_TTL);
+
+    if (ttl > 0) {
+        apr_thread_mutex_lock(rt->lock);
+        key_entry_t *e = apr_hash_get(rt->keys, hash, CX_SHA256_LEN);
+        if (e && e->expires > now) {
+            int found = e->found;
+            if (found)
+                copy_record(r->pool, &e->rec, out);
+            apr_thread_mutex_unlock(rt->lock);
+            return found;
+        }
+        apr_thread_mutex_unlock(rt->lock);
+    }
+
+    cx_db *db = conduix_db_acquire(rt, r);
+    if (!db)
+        return -1;
+    cx_key_record_t rec;
+    int found = cx_store_lookup_key(db, r->pool, hash, &rec);
+    if (found < 0)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CX0120: key lookup failed: %s", cx_db_error(db));
+    conduix_db_release(rt, db);
+    if (found < 0)
+        return -1;
+    if (found)
+        *out = rec;
+
+    if (ttl > 0) {
+        apr_thread_mutex_lock(rt->lock);
+        key_entry_t *old = apr_hash_get(rt->keys, hash, CX_SHA256_LEN);
+        if (old) {
+            apr_hash_set(rt->keys, hash, CX_SHA256_LEN, NULL);
+            apr_pool_destroy(old->pool);
+        }
+        else if (apr_hash_count(rt->keys) >= KEY_CACHE_MAX) {
+            /* Bounded memory: start over rather than track recency per entry. */
+            apr_pool_clear(rt->keys_pool);
+            rt->keys = apr_hash_make(rt->keys_pool);
+        }
+        apr_pool_t *ep;
+        apr_pool_create(&ep, rt->keys_pool);
+        key_entry_t *e = apr_palloc(ep, sizeof *e);
+        e->pool = ep;
+        e->expires = now + apr_time_from_sec(ttl);
+        e->found = found;
+        if (found)
+            copy_record(ep, &rec, &e->rec);
+        apr_hash_set(rt->keys, apr_pmemdup(ep, hash, CX_SHA256_LEN), CX_SHA256_LEN, e);
+        apr_thread_mutex_unlock(rt->lock);
+    }
+    return found;
+}
+
+void conduix_key_cache_charge(conduix_runtime_t *rt, uint64_t org_id, cx_nano_t amount)
+{
+    apr_thread_mutex_lock(rt->lock);
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, rt->keys); hi; hi = apr_hash_next(hi)) {
+        void *v;
+        apr_hash_this(hi, NULL, NULL, &v);
+        key_entry_t *e = v;
+        if (e->found && e->rec.org_id == org_id)
+            e->rec.org_balance_nano -= amount;
+    }
+    apr_thread_mutex_unlock(rt->lock);
+}
+
+cx_http_pool *conduix_http_pool(conduix_runtime_t *rt)
+{
+    return rt->http;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
+                                          conduix_server_conf_t *conf)
+{
+    conduix_runtime_t *rt = apr_pcalloc(pchild, sizeof *rt);
+    rt->pool = pchild;
+    rt->server = s;
+    rt->conf = conf;
+    apr_thread_mutex_create(&rt->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    apr_pool_create(&rt->keys_pool, pchild);
+    rt->keys = apr_hash_make(rt->keys_pool);
+    rt->http = cx_http_pool_create(pchild);
+
+    int threads = 1;
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    if (threads < 1)
+        threads = 1;
+    int max = conduix_conf_int(conf->db_pool_max, threads);
+    if (conf->dsn) {
+        /* Connections open lazily (min 0) so a child starts even while the database
+         * is down; the pool keeps up to max, one per concurrently busy thread. */
+        apr_status_t rv = apr_reslist_create(&rt->dbs, 0, max, max,
+                                             apr_time_from_sec(300), db_construct, db_destruct,
+                                             rt, pchild);
+        if (rv != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CX0103: cannot create the database pool");
+        else
+            apr_reslist_timeout_set(rt->dbs, apr_time_from_sec(10));
+    }
+    return rt;
+}
