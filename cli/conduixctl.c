@@ -200,7 +200,7 @@ static int cmd_key_create(cx_db *db, const opts_t *o)
     if (cx_store_create_key(db, pool, &spec, &secret, &key_id, &err))
         die("%s", err);
     cx_store_audit(db, spec.org_id, "operator", 0, "conduixctl", NULL, NULL, "key.create",
-                   apr_psprintf(pool, "key:%llu", (unsigned long long)key_id), NULL);
+                   apr_psprintf(pool, "key:%" APR_UINT64_T_FMT, (apr_uint64_t)key_id), NULL);
     printf("%s\n%llu\n", secret, (unsigned long long)key_id);
     return 0;
 }
@@ -224,7 +224,7 @@ static int cmd_credits_grant(cx_db *db, const opts_t *o)
                         opt(o, "--note"), "conduixctl", &balance, &err))
         die("%s", err);
     cx_store_audit(db, org_id, "operator", 0, "conduixctl", NULL, NULL, "credits.grant",
-                   apr_psprintf(pool, "org:%llu", (unsigned long long)org_id),
+                   apr_psprintf(pool, "org:%" APR_UINT64_T_FMT, (apr_uint64_t)org_id),
                    apr_psprintf(pool, "{\"amount\":\"%s\"}", cx_nano_format(pool, amount)));
     printf("%s\n", cx_nano_format(pool, balance));
     return 0;

@@ -467,7 +467,7 @@ int cx_store_create_key(cx_db *db, apr_pool_t *p, const cx_key_spec_t *spec,
                    spec->mode == CX_KEY_TEST ? "test" : "live",
                    spec->scopes ? spec->scopes : "inference", spec->allowed_models,
                    spec->rate_limit_rpm >= 0 ? rate : NULL,
-                   spec->created_by_user_id ? apr_psprintf(p, "%llu", (unsigned long long)spec->created_by_user_id) : NULL)) {
+                   spec->created_by_user_id ? apr_psprintf(p, "%" APR_UINT64_T_FMT, (apr_uint64_t)spec->created_by_user_id) : NULL)) {
         *err = apr_pstrdup(p, db->error);
         return -1;
     }
@@ -502,7 +502,7 @@ int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
                    "requested_model, served_model, provider, status, stream, fallback, cache_hit, "
                    "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   &affected, NULL, "suussssiiiiuuiiu", u->request_id, u->org_id, u->key_id,
+                   &affected, NULL, "suusssssiiiiuuiiu", u->request_id, u->org_id, u->key_id,
                    u->mode == CX_KEY_TEST ? "test" : "live", u->endpoint, u->requested_model,
                    u->served_model, u->provider, (int64_t)u->status, (int64_t)u->stream,
                    (int64_t)u->fallback, (int64_t)u->cache_hit, u->prompt_tokens,

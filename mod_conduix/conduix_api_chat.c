@@ -348,9 +348,9 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
 
     if (outcome == ATTEMPT_SERVED || outcome == ATTEMPT_CLIENT_ERROR) {
         ctx->usage.latency_ms = (unsigned long)apr_time_as_msec(apr_time_now() - ctx->start);
-        CX_RLOG(APLOG_INFO, r, ctx, "CX0306", "%s -> %s/%s status %d tokens %llu+%llu%s",
+        CX_RLOG(APLOG_INFO, r, ctx, "CX0306", "%s -> %s/%s status %d tokens %" APR_UINT64_T_FMT "+%" APR_UINT64_T_FMT "%s",
                 requested, c.dep->provider->name, c.dep->model->id, c.status,
-                (unsigned long long)c.usage.prompt_tokens, (unsigned long long)c.usage.completion_tokens,
+                (apr_uint64_t)c.usage.prompt_tokens, (apr_uint64_t)c.usage.completion_tokens,
                 c.fallback ? " (fallback)" : "");
         return OK;
     }

@@ -160,8 +160,9 @@ static const char *parse_positive(cmd_parms *cmd, const char *arg, long long min
     errno = 0;
     long long v = strtoll(arg, &end, 10);
     if (errno || end == arg || *end || v < min || v > max)
-        return apr_psprintf(cmd->pool, "%s: '%s' must be a whole number from %lld to %lld",
-                            cmd->cmd->name, arg, min, max);
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a whole number from %" APR_INT64_T_FMT
+                            " to %" APR_INT64_T_FMT, cmd->cmd->name, arg, (apr_int64_t)min,
+                            (apr_int64_t)max);
     *out = v;
     return NULL;
 }

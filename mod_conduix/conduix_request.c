@@ -103,7 +103,7 @@ int conduix_authenticate(request_rec *r, conduix_req_t *ctx)
                                   NULL);
     ctx->have_key = 1;
     apr_table_setn(r->subprocess_env, "CONDUIX_KEY_ID",
-                   apr_psprintf(r->pool, "%llu", (unsigned long long)ctx->key.key_id));
+                   apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, (apr_uint64_t)ctx->key.key_id));
     return OK;
 }
 
