@@ -32,7 +32,12 @@ json_t *cx_json_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char
 
 char *cx_json_dump(apr_pool_t *p, const json_t *j, apr_size_t *len)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    return cx_json_dump_flags(p, j, JSON_COMPACT | JSON_REAL_PRECISION(15), len);
+}
+
+char *cx_json_dump_flags(apr_pool_t *p, const json_t *j, size_t flags, apr_size_t *len)
+{
+    char *s = json_dumps(j, flags);
     if (!s) {
         if (len)
             *len = 0;

@@ -14,8 +14,12 @@ json_t *cx_json_own(apr_pool_t *p, json_t *j);
  * "line L column C: text". The result is owned by p. */
 json_t *cx_json_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char **err);
 
-/* Serialize compactly into p; *len gets the length (may be NULL). */
+/* Serialize compactly into p; *len gets the length (may be NULL). Reals print with
+ * 15 significant digits, so decimal prices such as 0.15 come out as written. */
 char *cx_json_dump(apr_pool_t *p, const json_t *j, apr_size_t *len);
+
+/* Same with explicit jansson flags. */
+char *cx_json_dump_flags(apr_pool_t *p, const json_t *j, size_t flags, apr_size_t *len);
 
 /* Quote s as a JSON string literal (with the quotes), allocated from p. */
 const char *cx_json_quote(apr_pool_t *p, const char *s);

@@ -4,6 +4,19 @@
 #include <apr_strings.h>
 #include <string.h>
 
+/* Upstream documents are parsed leniently about embedded NULs (valid JSON) and
+ * re-serialised with full double precision so relayed numbers stay exact. */
+static json_t *parse_upstream(apr_pool_t *p, const char *buf, apr_size_t len)
+{
+    json_t *j = json_loadb(buf, len, JSON_ALLOW_NUL, NULL);
+    return cx_json_own(p, j);
+}
+
+static char *dump_upstream(apr_pool_t *p, const json_t *j, apr_size_t *len)
+{
+    return cx_json_dump_flags(p, j, JSON_COMPACT | JSON_REAL_PRECISION(17), len);
+}
+
 char *cx_openai_upstream_body(apr_pool_t *p, const json_t *req, const char *upstream_model,
                               int stream, apr_size_t *len)
 {
@@ -44,12 +57,12 @@ char *cx_openai_rewrite_response(apr_pool_t *p, const char *body, apr_size_t len
                                  const char *requested_model, cx_usage_t *usage,
                                  apr_size_t *out_len)
 {
-    json_t *doc = cx_json_parse(p, body, len, NULL);
+    json_t *doc = parse_upstream(p, body, len);
     if (!json_is_object(doc))
         return NULL;
     json_object_set_new(doc, "model", json_string(requested_model));
     read_usage(json_object_get(doc, "usage"), usage);
-    return cx_json_dump(p, doc, out_len);
+    return dump_upstream(p, doc, out_len);
 }
 
 cx_chunk_action_t cx_openai_stream_chunk(apr_pool_t *p, cx_openai_stream_t *st,
@@ -60,10 +73,11 @@ cx_chunk_action_t cx_openai_stream_chunk(apr_pool_t *p, cx_openai_stream_t *st,
     *out_len = len;
     if (len == 6 && !memcmp(data, "[DONE]", 6))
         return CX_CHUNK_DONE;
-    json_t *doc = cx_json_parse(p, data, len, NULL);
+    json_t *doc = parse_upstream(p, data, len);
     if (!json_is_object(doc))
         return CX_CHUNK_FORWARD;   /* not ours to judge: pass through untouched */
-    if (json_object_get(doc, "error"))
+    json_t *error = json_object_get(doc, "error");
+    if (json_is_object(error) || json_is_string(error))
         return CX_CHUNK_ERROR;
     st->chunks++;
     json_t *usage = json_object_get(doc, "usage");
@@ -77,7 +91,7 @@ cx_chunk_action_t cx_openai_stream_chunk(apr_pool_t *p, cx_openai_stream_t *st,
         json_object_del(doc, "usage");
     }
     json_object_set_new(doc, "model", json_string(st->requested_model));
-    char *s = cx_json_dump(p, doc, out_len);
+    char *s = dump_upstream(p, doc, out_len);
     if (s)
         *out = s;
     return CX_CHUNK_FORWARD;
@@ -91,7 +105,7 @@ void cx_openai_parse_error(apr_pool_t *p, const char *body, apr_size_t len,
     *type = NULL;
     *param = NULL;
     *code = NULL;
-    json_t *doc = body && len ? cx_json_parse(p, body, len, NULL) : NULL;
+    json_t *doc = body && len ? parse_upstream(p, body, len) : NULL;
     json_t *err = json_is_object(doc) ? json_object_get(doc, "error") : NULL;
     if (json_is_object(err)) {
         json_t *v;
@@ -104,7 +118,7 @@ void cx_openai_parse_error(apr_pool_t *p, const char *body, apr_size_t len,
         if (json_is_string(v = json_object_get(err, "code")))
             *code = apr_pstrdup(p, json_string_value(v));
         else if (json_is_integer(v))
-            *code = apr_psprintf(p, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            *code = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
     }
     else if (json_is_string(err)) {
         *message = apr_pstrdup(p, json_string_value(err));

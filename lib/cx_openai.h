@@ -49,8 +49,8 @@ cx_chunk_action_t cx_openai_stream_chunk(apr_pool_t *p, cx_openai_stream_t *st,
                                          const char *data, apr_size_t len,
                                          const char **out, apr_size_t *out_len);
 
-/* Pull message/type/param/code from an upstream error body (any shape); falls back
- * to a generic message. Fields may be NULL. */
+/* Pull message/type/param/code from an upstream error body (any shape). Fields the
+ * body does not carry are set to NULL; the caller supplies its own fallback. */
 void cx_openai_parse_error(apr_pool_t *p, const char *body, apr_size_t len,
                            const char **message, const char **type, const char **param,
                            const char **code);

@@ -1,0 +1,701 @@
+/* Golden tests for cx_openai: the upstream request body, the rewrite of
+ * non-streaming responses and of stream chunks, and error-body parsing. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "cx_json.h"
+#include "cx_openai.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+    pool = NULL;
+}
+
+/* Parse a test literal; owned by the pool. */
+static json_t *J(const char *s)
+{
+    const char *err = NULL;
+    json_t *j = cx_json_parse(pool, s, strlen(s), &err);
+    ck_assert_msg(j != NULL, "bad test JSON: %s", err ? err : "?");
+    return j;
+}
+
+static char *dump(const json_t *j)
+{
+    char *s = cx_json_dump(pool, j, NULL);
+    ck_assert_ptr_nonnull(s);
+    return s;
+}
+
+static void assert_bytes(const char *got, apr_size_t got_len, const char *want)
+{
+    ck_assert_ptr_nonnull(got);
+    ck_assert_msg(got_len == strlen(want) && memcmp(got, want, got_len) == 0,
+                  "\n got: %.*s\nwant: %s", (int)got_len, got, want);
+    ck_assert_int_eq(got[got_len], '\0');
+}
+
+/* ------------------------------------------------------------ upstream body */
+
+#define REQ_HEAD \
+    "{\"model\":\"llama-4-maverick\"," \
+    "\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"}," \
+    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"h\xc3\xa9llo\"}," \
+    "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x.invalid/a.png\",\"detail\":\"low\"}}]}]," \
+    "\"temperature\":0.7,\"top_p\":1.0,\"max_tokens\":64,\"n\":1,\"seed\":-3," \
+    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"," \
+    "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]," \
+    "\"response_format\":{\"type\":\"json_object\"},\"user\":\"u-1\""
+
+START_TEST(test_upstream_body_non_stream)
+{
+    json_t *req = J(REQ_HEAD ",\"stream\":false}");
+    char *before = dump(req);
+    apr_size_t len = 0;
+    char *body = cx_openai_upstream_body(pool, req, "meta-llama/llama-4-maverick-17b-128e-instruct",
+                                         0, &len);
+    /* Model replaced in place; everything else identical and in order; no
+     * stream_options added. */
+    const char *want_prefix = "{\"model\":\"meta-llama/llama-4-maverick-17b-128e-instruct\",";
+    const char *rest = strchr(REQ_HEAD, ',') + 1;
+    char *want = apr_pstrcat(pool, want_prefix, rest, ",\"stream\":false}", NULL);
+    assert_bytes(body, len, want);
+    ck_assert_ptr_null(strstr(body, "stream_options"));
+    ck_assert_str_eq(dump(req), before);
+
+    /* No "stream" member at all: still no stream_options. */
+    req = J("{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    body = cx_openai_upstream_body(pool, req, "gpt-4o-mini-2024-07-18", 0, &len);
+    assert_bytes(body, len, "{\"model\":\"gpt-4o-mini-2024-07-18\","
+                 "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+}
+END_TEST
+
+START_TEST(test_upstream_body_stream_adds_include_usage)
+{
+    json_t *req = J(REQ_HEAD ",\"stream\":true}");
+    char *before = dump(req);
+    apr_size_t len = 0;
+    char *body = cx_openai_upstream_body(pool, req, "up-id", 1, &len);
+    const char *rest = strchr(REQ_HEAD, ',') + 1;
+    assert_bytes(body, len, apr_pstrcat(pool, "{\"model\":\"up-id\",", rest,
+                                        ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
+                                        NULL));
+    ck_assert_str_eq(dump(req), before);
+    ck_assert_ptr_null(json_object_get(req, "stream_options"));
+    ck_assert_str_eq(json_string_value(json_object_get(req, "model")), "llama-4-maverick");
+}
+END_TEST
+
+START_TEST(test_upstream_body_stream_keeps_other_stream_options)
+{
+    /* The client said include_usage:false and passed another member: upstream
+     * gets include_usage:true (same position) and the other member as is. */
+    const char *src = "{\"model\":\"m\",\"stream\":true,"
+                      "\"stream_options\":{\"include_usage\":false,\"continuous_usage_stats\":true},"
+                      "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    json_t *req = J(src);
+    apr_size_t len = 0;
+    char *body = cx_openai_upstream_body(pool, req, "up", 1, &len);
+    assert_bytes(body, len, "{\"model\":\"up\",\"stream\":true,"
+                 "\"stream_options\":{\"include_usage\":true,\"continuous_usage_stats\":true},"
+                 "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    /* The client's request, including its nested stream_options, is untouched. */
+    ck_assert_str_eq(dump(req), dump(J(src)));
+    ck_assert_int_eq(cx_openai_client_wants_usage(req), 0);
+
+    /* Without include_usage in the client's object: appended after its members. */
+    req = J("{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"x\":[1,2]}}");
+    body = cx_openai_upstream_body(pool, req, "up", 1, &len);
+    assert_bytes(body, len, "{\"model\":\"up\",\"stream\":true,"
+                 "\"stream_options\":{\"x\":[1,2],\"include_usage\":true}}");
+    ck_assert_str_eq(dump(req), "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"x\":[1,2]}}");
+
+    /* A client that already asked: unchanged apart from the model. */
+    req = J("{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+    body = cx_openai_upstream_body(pool, req, "up", 1, &len);
+    assert_bytes(body, len, "{\"model\":\"up\",\"stream\":true,"
+                 "\"stream_options\":{\"include_usage\":true}}");
+
+    /* A non-object stream_options is replaced by a proper one. */
+    req = J("{\"model\":\"m\",\"stream\":true,\"stream_options\":null}");
+    body = cx_openai_upstream_body(pool, req, "up", 1, &len);
+    assert_bytes(body, len, "{\"model\":\"up\",\"stream\":true,"
+                 "\"stream_options\":{\"include_usage\":true}}");
+    ck_assert(json_is_null(json_object_get(req, "stream_options")));
+}
+END_TEST
+
+START_TEST(test_client_wants_usage)
+{
+    ck_assert_int_eq(cx_openai_client_wants_usage(
+        J("{\"stream\":true,\"stream_options\":{\"include_usage\":true}}")), 1);
+    ck_assert_int_eq(cx_openai_client_wants_usage(
+        J("{\"stream\":true,\"stream_options\":{\"foo\":1,\"include_usage\":true}}")), 1);
+    ck_assert_int_eq(cx_openai_client_wants_usage(
+        J("{\"stream\":true,\"stream_options\":{\"include_usage\":false}}")), 0);
+    ck_assert_int_eq(cx_openai_client_wants_usage(
+        J("{\"stream\":true,\"stream_options\":{\"include_usage\":\"true\"}}")), 0);
+    ck_assert_int_eq(cx_openai_client_wants_usage(
+        J("{\"stream\":true,\"stream_options\":{\"include_usage\":1}}")), 0);
+    ck_assert_int_eq(cx_openai_client_wants_usage(J("{\"stream\":true,\"stream_options\":{}}")), 0);
+    ck_assert_int_eq(cx_openai_client_wants_usage(J("{\"stream\":true,\"stream_options\":true}")), 0);
+    ck_assert_int_eq(cx_openai_client_wants_usage(J("{\"stream\":true}")), 0);
+    ck_assert_int_eq(cx_openai_client_wants_usage(J("{\"include_usage\":true}")), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------- non-stream rewrite */
+
+#define RESP_A \
+    "{\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion\"," \
+    "\"created\":1741570283,\"model\":"
+#define RESP_B \
+    ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\"," \
+    "\"content\":\"The image shows a wooden boardwalk.\",\"refusal\":null,\"annotations\":[]}," \
+    "\"logprobs\":null,\"finish_reason\":\"stop\"}]," \
+    "\"usage\":{\"prompt_tokens\":1117,\"completion_tokens\":46,\"total_tokens\":1163," \
+    "\"prompt_tokens_details\":{\"cached_tokens\":0,\"audio_tokens\":0}," \
+    "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0," \
+    "\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}," \
+    "\"service_tier\":\"default\",\"system_fingerprint\":\"fp_fc9f1d7035\"," \
+    "\"x_extra\":{\"temperature\":0.5,\"big\":9007199254740993,\"neg\":-12,\"f\":false}}"
+
+START_TEST(test_rewrite_response_golden)
+{
+    const char *body = RESP_A "\"gpt-4o-mini-2024-07-18\"" RESP_B;
+    cx_usage_t u = {0};
+    apr_size_t len = 0;
+    char *out = cx_openai_rewrite_response(pool, body, strlen(body), "gpt-4o-mini", &u, &len);
+    assert_bytes(out, len, RESP_A "\"gpt-4o-mini\"" RESP_B);
+    ck_assert_int_eq(u.have, 1);
+    ck_assert_uint_eq(u.prompt_tokens, 1117);
+    ck_assert_uint_eq(u.completion_tokens, 46);
+
+    /* The requested id is echoed even when it is an alias or pin containing '/'
+     * (no "\/" escaping). */
+    out = cx_openai_rewrite_response(pool, body, strlen(body), "together/llama-4-maverick", &u, &len);
+    assert_bytes(out, len, RESP_A "\"together/llama-4-maverick\"" RESP_B);
+
+    /* The body need not be NUL-terminated: only len bytes are read. */
+    char *buf = apr_pstrcat(pool, body, "garbage", NULL);
+    out = cx_openai_rewrite_response(pool, buf, strlen(body), "gpt-4o-mini", &u, &len);
+    assert_bytes(out, len, RESP_A "\"gpt-4o-mini\"" RESP_B);
+
+    /* Reals are re-printed with 17 significant digits: the text may change
+     * (0.7 -> 0.69999999999999996) but every client decodes the same double. */
+    const char *floats = "{\"model\":\"m\",\"lp\":[0.7,-0.0012345678901234567,1e-300]}";
+    out = cx_openai_rewrite_response(pool, floats, strlen(floats), "x", &u, &len);
+    ck_assert_ptr_nonnull(out);
+    json_t *back = json_loads(out, 0, NULL);
+    ck_assert_ptr_nonnull(back);
+    json_t *lp = json_object_get(back, "lp");
+    ck_assert(json_real_value(json_array_get(lp, 0)) == 0.7);
+    ck_assert(json_real_value(json_array_get(lp, 1)) == -0.0012345678901234567);
+    ck_assert(json_real_value(json_array_get(lp, 2)) == 1e-300);
+    json_decref(back);
+}
+END_TEST
+
+START_TEST(test_rewrite_response_whitespace_is_compacted)
+{
+    const char *body = "{\n  \"id\": \"x\",\n  \"model\": \"up\",\n  \"choices\": [],\n"
+                       "  \"usage\": {\"prompt_tokens\": 5, \"completion_tokens\": 7}\n}\n";
+    cx_usage_t u = {0};
+    apr_size_t len = 0;
+    char *out = cx_openai_rewrite_response(pool, body, strlen(body), "req", &u, &len);
+    assert_bytes(out, len, "{\"id\":\"x\",\"model\":\"req\",\"choices\":[],"
+                 "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7}}");
+    ck_assert_int_eq(u.have, 1);
+    ck_assert_uint_eq(u.prompt_tokens, 5);
+    ck_assert_uint_eq(u.completion_tokens, 7);
+}
+END_TEST
+
+START_TEST(test_rewrite_response_without_usage)
+{
+    const char *body = "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[]}";
+    cx_usage_t u = {0};
+    apr_size_t len = 0;
+    char *out = cx_openai_rewrite_response(pool, body, strlen(body), "req", &u, &len);
+    /* No upstream model: the requested one is still reported. */
+    assert_bytes(out, len, "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[],"
+                 "\"model\":\"req\"}");
+    ck_assert_int_eq(u.have, 0);
+    ck_assert_uint_eq(u.prompt_tokens, 0);
+    ck_assert_uint_eq(u.completion_tokens, 0);
+
+    /* usage:null, or usage with no token counts, is not usage. */
+    body = "{\"model\":\"up\",\"usage\":null}";
+    out = cx_openai_rewrite_response(pool, body, strlen(body), "req", &u, &len);
+    assert_bytes(out, len, "{\"model\":\"req\",\"usage\":null}");
+    ck_assert_int_eq(u.have, 0);
+    body = "{\"model\":\"up\",\"usage\":{\"total_tokens\":9}}";
+    out = cx_openai_rewrite_response(pool, body, strlen(body), "req", &u, &len);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(u.have, 0);
+
+    /* Only prompt tokens reported (an embedding-like answer). */
+    body = "{\"model\":\"up\",\"usage\":{\"prompt_tokens\":3}}";
+    out = cx_openai_rewrite_response(pool, body, strlen(body), "req", &u, &len);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(u.have, 1);
+    ck_assert_uint_eq(u.prompt_tokens, 3);
+    ck_assert_uint_eq(u.completion_tokens, 0);
+
+    /* Negative counts are never taken. */
+    u = (cx_usage_t){0};
+    body = "{\"model\":\"up\",\"usage\":{\"prompt_tokens\":-5,\"completion_tokens\":2}}";
+    out = cx_openai_rewrite_response(pool, body, strlen(body), "req", &u, &len);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_uint_eq(u.prompt_tokens, 0);
+    ck_assert_uint_eq(u.completion_tokens, 2);
+}
+END_TEST
+
+START_TEST(test_rewrite_response_rejects_non_json)
+{
+    static const char *const bad[] = {
+        "<html><body>502 Bad Gateway</body></html>",
+        "",
+        "{\"model\":\"x\"",
+        "[{\"model\":\"x\"}]",
+        "\"just a string\"",
+        "null",
+        "{\"model\":\"x\"} trailing",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cx_usage_t u = {0};
+        apr_size_t len = 12345;
+        char *out = cx_openai_rewrite_response(pool, bad[i], strlen(bad[i]), "req", &u, &len);
+        ck_assert_msg(out == NULL, "accepted: %s", bad[i]);
+        ck_assert_int_eq(u.have, 0);
+    }
+}
+END_TEST
+
+/* --------------------------------------------------------------- streaming */
+
+static cx_chunk_action_t chunk(cx_openai_stream_t *st, const char *data, const char **out,
+                               apr_size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    return cx_openai_stream_chunk(pool, st, data, strlen(data), out, out_len);
+}
+
+#define CHUNK_HEAD(model) \
+    "{\"id\":\"chatcmpl-123\",\"object\":\"chat.completion.chunk\",\"created\":1694268190," \
+    "\"model\":\"" model "\",\"system_fingerprint\":\"fp_44709d6fcb\","
+
+#define USAGE_OBJ "{\"prompt_tokens\":9,\"completion_tokens\":12,\"total_tokens\":21}"
+
+START_TEST(test_stream_normal_chunk_rewritten_usage_removed)
+{
+    cx_openai_stream_t st = { .requested_model = "gpt-4o-mini", .client_wants_usage = 0 };
+    const char *out;
+    apr_size_t n;
+    /* With include_usage upstream, OpenAI sends "usage":null on every chunk. */
+    const char *in = CHUNK_HEAD("gpt-4o-mini-2024-07-18")
+        "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hello\"},"
+        "\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}";
+    ck_assert_int_eq(chunk(&st, in, &out, &n), CX_CHUNK_FORWARD);
+    assert_bytes(out, n, CHUNK_HEAD("gpt-4o-mini")
+        "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hello\"},"
+        "\"logprobs\":null,\"finish_reason\":null}]}");
+    ck_assert_int_eq(st.usage.have, 0);
+    ck_assert_uint_eq(st.chunks, 1);
+
+    /* A provider that puts usage on the finish chunk (with choices): the chunk
+     * goes out without usage, and usage is captured. */
+    in = CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],"
+         "\"usage\":" USAGE_OBJ "}";
+    ck_assert_int_eq(chunk(&st, in, &out, &n), CX_CHUNK_FORWARD);
+    assert_bytes(out, n, CHUNK_HEAD("gpt-4o-mini")
+                 "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
+    ck_assert_int_eq(st.usage.have, 1);
+    ck_assert_uint_eq(st.usage.prompt_tokens, 9);
+    ck_assert_uint_eq(st.usage.completion_tokens, 12);
+    ck_assert_uint_eq(st.chunks, 2);
+}
+END_TEST
+
+START_TEST(test_stream_normal_chunk_keeps_usage_when_asked)
+{
+    cx_openai_stream_t st = { .requested_model = "claude-haiku-4-5", .client_wants_usage = 1 };
+    const char *out;
+    apr_size_t n;
+    const char *in = CHUNK_HEAD("claude-haiku-4-5-20251001")
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" world\"},\"finish_reason\":null}],"
+        "\"usage\":null}";
+    ck_assert_int_eq(chunk(&st, in, &out, &n), CX_CHUNK_FORWARD);
+    assert_bytes(out, n, CHUNK_HEAD("claude-haiku-4-5")
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" world\"},\"finish_reason\":null}],"
+        "\"usage\":null}");
+}
+END_TEST
+
+START_TEST(test_stream_usage_chunk_dropped_when_not_asked)
+{
+    cx_openai_stream_t st = { .requested_model = "gpt-4o-mini", .client_wants_usage = 0 };
+    const char *out;
+    apr_size_t n;
+    const char *in = CHUNK_HEAD("gpt-4o-mini-2024-07-18") "\"choices\":[],\"usage\":" USAGE_OBJ "}";
+    ck_assert_int_eq(chunk(&st, in, &out, &n), CX_CHUNK_DROP);
+    ck_assert_int_eq(st.usage.have, 1);
+    ck_assert_uint_eq(st.usage.prompt_tokens, 9);
+    ck_assert_uint_eq(st.usage.completion_tokens, 12);
+
+    /* An ordinary chunk that happens to have an empty choices array but no usage
+     * is not the usage chunk: it is forwarded. */
+    st = (cx_openai_stream_t){ .requested_model = "gpt-4o-mini" };
+    in = CHUNK_HEAD("up") "\"choices\":[]}";
+    ck_assert_int_eq(chunk(&st, in, &out, &n), CX_CHUNK_FORWARD);
+    assert_bytes(out, n, CHUNK_HEAD("gpt-4o-mini") "\"choices\":[]}");
+    ck_assert_int_eq(st.usage.have, 0);
+}
+END_TEST
+
+START_TEST(test_stream_usage_chunk_forwarded_when_asked)
+{
+    cx_openai_stream_t st = { .requested_model = "gpt-4o-mini", .client_wants_usage = 1 };
+    const char *out;
+    apr_size_t n;
+    const char *in = CHUNK_HEAD("gpt-4o-mini-2024-07-18") "\"choices\":[],\"usage\":" USAGE_OBJ "}";
+    ck_assert_int_eq(chunk(&st, in, &out, &n), CX_CHUNK_FORWARD);
+    assert_bytes(out, n, CHUNK_HEAD("gpt-4o-mini") "\"choices\":[],\"usage\":" USAGE_OBJ "}");
+    ck_assert_int_eq(st.usage.have, 1);
+    ck_assert_uint_eq(st.usage.prompt_tokens, 9);
+    ck_assert_uint_eq(st.usage.completion_tokens, 12);
+}
+END_TEST
+
+START_TEST(test_stream_done_error_and_non_json)
+{
+    cx_openai_stream_t st = { .requested_model = "gpt-4o-mini", .client_wants_usage = 0 };
+    const char *out;
+    apr_size_t n;
+
+    const char *done = "[DONE]";
+    ck_assert_int_eq(chunk(&st, done, &out, &n), CX_CHUNK_DONE);
+    ck_assert_ptr_eq(out, done);
+    ck_assert_uint_eq(n, 6);
+
+    /* [DONE] is matched on the bytes given, not on a NUL terminator. */
+    const char *done_more = "[DONE]x";
+    ck_assert_int_eq(cx_openai_stream_chunk(pool, &st, done_more, 6, &out, &n), CX_CHUNK_DONE);
+    ck_assert_int_ne(chunk(&st, "[DONE]x", &out, &n), CX_CHUNK_DONE);
+    ck_assert_int_ne(chunk(&st, "[done]", &out, &n), CX_CHUNK_DONE);
+
+    const char *err = "{\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\","
+                      "\"param\":null,\"code\":null}}";
+    ck_assert_int_eq(chunk(&st, err, &out, &n), CX_CHUNK_ERROR);
+    assert_bytes(out, n, err);
+    ck_assert_ptr_eq(out, err);   /* forwarded as the upstream sent it */
+
+    const char *plain = "this is not json";
+    ck_assert_int_eq(chunk(&st, plain, &out, &n), CX_CHUNK_FORWARD);
+    ck_assert_ptr_eq(out, plain);
+    ck_assert_uint_eq(n, strlen(plain));
+
+    const char *arr = "[1,2,3]";
+    ck_assert_int_eq(chunk(&st, arr, &out, &n), CX_CHUNK_FORWARD);
+    ck_assert_ptr_eq(out, arr);
+    ck_assert_uint_eq(n, strlen(arr));
+
+    /* None of these counted as a data chunk, none touched usage. */
+    ck_assert_uint_eq(st.chunks, 0);
+    ck_assert_int_eq(st.usage.have, 0);
+}
+END_TEST
+
+/* A whole stream, as the chat handler feeds it. */
+START_TEST(test_stream_sequence)
+{
+    static const char *const events[] = {
+        CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+            "\"finish_reason\":null}],\"usage\":null}",
+        CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},"
+            "\"finish_reason\":null}],\"usage\":null}",
+        CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],"
+            "\"usage\":null}",
+        CHUNK_HEAD("up") "\"choices\":[],\"usage\":" USAGE_OBJ "}",
+        "[DONE]",
+    };
+    for (int wants = 0; wants <= 1; wants++) {
+        cx_openai_stream_t st = { .requested_model = "req", .client_wants_usage = wants };
+        int forwarded = 0, dropped = 0, done = 0;
+        for (int i = 0; i < 5; i++) {
+            const char *out;
+            apr_size_t n;
+            switch (chunk(&st, events[i], &out, &n)) {
+            case CX_CHUNK_FORWARD:
+                forwarded++;
+                ck_assert_ptr_nonnull(strstr(out, "\"model\":\"req\""));
+                ck_assert_ptr_null(strstr(out, "\"model\":\"up\""));
+                ck_assert_int_eq(strstr(out, "\"usage\"") != NULL, wants);
+                break;
+            case CX_CHUNK_DROP: dropped++; break;
+            case CX_CHUNK_DONE: done++; ck_assert_int_eq(i, 4); break;
+            default: ck_abort_msg("unexpected action at event %d", i);
+            }
+        }
+        ck_assert_int_eq(forwarded, wants ? 4 : 3);
+        ck_assert_int_eq(dropped, wants ? 0 : 1);
+        ck_assert_int_eq(done, 1);
+        ck_assert_uint_eq(st.chunks, 4);
+        ck_assert_int_eq(st.usage.have, 1);
+        ck_assert_uint_eq(st.usage.prompt_tokens, 9);
+        ck_assert_uint_eq(st.usage.completion_tokens, 12);
+    }
+}
+END_TEST
+
+START_TEST(test_stream_unicode_survives)
+{
+    cx_openai_stream_t st = { .requested_model = "gemini-2.5-flash", .client_wants_usage = 0 };
+    const char *out;
+    apr_size_t n;
+    /* Raw UTF-8 in, raw UTF-8 out: no \u escaping of non-ASCII. */
+    const char *raw = CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+        "\"h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x8e\x89\"},\"finish_reason\":null}]}";
+    const char *want = CHUNK_HEAD("gemini-2.5-flash") "\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+        "\"h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x8e\x89\"},\"finish_reason\":null}]}";
+    ck_assert_int_eq(chunk(&st, raw, &out, &n), CX_CHUNK_FORWARD);
+    assert_bytes(out, n, want);
+
+    /* \u escapes in (including a surrogate pair) come out as the same characters
+     * in raw UTF-8, which a client decodes to the identical string. */
+    const char *esc = CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+        "\"h\\u00e9llo \\u4e16\\u754c \\ud83c\\udf89\"},\"finish_reason\":null}]}";
+    ck_assert_int_eq(chunk(&st, esc, &out, &n), CX_CHUNK_FORWARD);
+    assert_bytes(out, n, want);
+    json_t *back = J(out);
+    json_t *content = json_object_get(json_object_get(json_array_get(
+        json_object_get(back, "choices"), 0), "delta"), "content");
+    ck_assert_str_eq(json_string_value(content), "h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x8e\x89");
+    ck_assert_uint_eq(json_string_length(content), strlen("h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x8e\x89"));
+
+    /* JSON escapes a client must decode identically: quotes, backslashes,
+     * newlines, tabs, control characters; '/' and U+2028 stay raw. */
+    const char *ctl = CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+        "\"a\\\"b\\\\c\\nd\\te\\/f\\u001fg\xe2\x80\xa8h\"},\"finish_reason\":null}]}";
+    ck_assert_int_eq(chunk(&st, ctl, &out, &n), CX_CHUNK_FORWARD);
+    assert_bytes(out, n, CHUNK_HEAD("gemini-2.5-flash") "\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+        "\"a\\\"b\\\\c\\nd\\te/f\\u001Fg\xe2\x80\xa8h\"},\"finish_reason\":null}]}");
+    back = J(out);
+    content = json_object_get(json_object_get(json_array_get(
+        json_object_get(back, "choices"), 0), "delta"), "content");
+    ck_assert_str_eq(json_string_value(content), "a\"b\\c\nd\te/f\x1fg\xe2\x80\xa8h");
+}
+END_TEST
+
+START_TEST(test_rewrite_response_unicode)
+{
+    const char *body = "{\"model\":\"up\",\"choices\":[{\"message\":{\"role\":\"assistant\","
+                       "\"content\":\"\\u00e9\xe4\xb8\x96\\ud83c\\udf89\"}}]}";
+    cx_usage_t u = {0};
+    apr_size_t len;
+    char *out = cx_openai_rewrite_response(pool, body, strlen(body), "m\xc3\xa9", &u, &len);
+    assert_bytes(out, len, "{\"model\":\"m\xc3\xa9\",\"choices\":[{\"message\":{\"role\":\"assistant\","
+                 "\"content\":\"\xc3\xa9\xe4\xb8\x96\xf0\x9f\x8e\x89\"}}]}");
+}
+END_TEST
+
+START_TEST(test_stream_empty_content)
+{
+    cx_openai_stream_t st = { .requested_model = "gpt-4o-mini", .client_wants_usage = 0 };
+    const char *out;
+    apr_size_t n;
+    const char *in = CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+        "\"content\":\"\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}]}";
+    ck_assert_int_eq(chunk(&st, in, &out, &n), CX_CHUNK_FORWARD);
+    assert_bytes(out, n, CHUNK_HEAD("gpt-4o-mini") "\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+        "\"assistant\",\"content\":\"\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}]}");
+}
+END_TEST
+
+START_TEST(test_stream_tool_call_fragments)
+{
+    cx_openai_stream_t st = { .requested_model = "gpt-4o-mini", .client_wants_usage = 0 };
+    const char *out;
+    apr_size_t n;
+    static const char *const tails[] = {
+        "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,"
+        "\"tool_calls\":[{\"index\":0,\"id\":\"call_DdmO9pD3xa9XTPNJ32zg2hcA\",\"type\":\"function\","
+        "\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}],\"refusal\":null},"
+        "\"logprobs\":null,\"finish_reason\":null}]}",
+        "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+        "\"function\":{\"arguments\":\"{\\\"\"}}]},\"logprobs\":null,\"finish_reason\":null}]}",
+        "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+        "\"function\":{\"arguments\":\"city\\\":\\\"Par\"}}]},\"logprobs\":null,\"finish_reason\":null}]}",
+        "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+        "\"function\":{\"arguments\":\"is\\\"}\"}}]},\"logprobs\":null,\"finish_reason\":null}]}",
+        "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_2\","
+        "\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"arguments\":\"{}\"}}]},"
+        "\"logprobs\":null,\"finish_reason\":null}]}",
+        "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}]}",
+    };
+    const char *args0 = "";
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        const char *in = apr_pstrcat(pool, CHUNK_HEAD("gpt-4o-mini-2024-07-18"), tails[i], NULL);
+        ck_assert_int_eq(chunk(&st, in, &out, &n), CX_CHUNK_FORWARD);
+        assert_bytes(out, n, apr_pstrcat(pool, CHUNK_HEAD("gpt-4o-mini"), tails[i], NULL));
+        /* Decode as a client would and accumulate tool call 0's arguments. */
+        json_t *calls = json_object_get(json_object_get(json_array_get(
+            json_object_get(J(out), "choices"), 0), "delta"), "tool_calls");
+        for (size_t k = 0; k < json_array_size(calls); k++) {
+            json_t *tc = json_array_get(calls, k);
+            if (json_integer_value(json_object_get(tc, "index")) == 0)
+                args0 = apr_pstrcat(pool, args0, json_string_value(json_object_get(
+                    json_object_get(tc, "function"), "arguments")), NULL);
+        }
+    }
+    /* The argument fragments still concatenate to the JSON the model wrote. */
+    ck_assert_str_eq(args0, "{\"city\":\"Paris\"}");
+    ck_assert_uint_eq(st.chunks, 6);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- errors */
+
+typedef struct { const char *message, *type, *param, *code; } err_t;
+
+static err_t parse_err(const char *body)
+{
+    err_t e = { "x", "x", "x", "x" };
+    cx_openai_parse_error(pool, body, body ? strlen(body) : 0, &e.message, &e.type, &e.param, &e.code);
+    return e;
+}
+
+START_TEST(test_parse_error_openai_envelope)
+{
+    err_t e = parse_err("{\"error\":{\"message\":\"Rate limit reached for gpt-4o-mini\","
+                        "\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}");
+    ck_assert_str_eq(e.message, "Rate limit reached for gpt-4o-mini");
+    ck_assert_str_eq(e.type, "requests");
+    ck_assert_ptr_null(e.param);
+    ck_assert_str_eq(e.code, "rate_limit_exceeded");
+
+    e = parse_err("{\"error\":{\"message\":\"Invalid value\",\"type\":\"invalid_request_error\","
+                  "\"param\":\"messages[0].role\",\"code\":400}}");
+    ck_assert_str_eq(e.message, "Invalid value");
+    ck_assert_str_eq(e.type, "invalid_request_error");
+    ck_assert_str_eq(e.param, "messages[0].role");
+    ck_assert_str_eq(e.code, "400");
+
+    /* Missing or wrongly typed members come back NULL. */
+    e = parse_err("{\"error\":{\"type\":7,\"code\":true}}");
+    ck_assert_ptr_null(e.message);
+    ck_assert_ptr_null(e.type);
+    ck_assert_ptr_null(e.param);
+    ck_assert_ptr_null(e.code);
+}
+END_TEST
+
+START_TEST(test_parse_error_other_shapes)
+{
+    err_t e = parse_err("{\"error\":\"model overloaded\"}");
+    ck_assert_str_eq(e.message, "model overloaded");
+    ck_assert_ptr_null(e.type);
+    ck_assert_ptr_null(e.param);
+    ck_assert_ptr_null(e.code);
+
+    e = parse_err("{\"message\":\"x\"}");
+    ck_assert_str_eq(e.message, "x");
+    ck_assert_ptr_null(e.type);
+    ck_assert_ptr_null(e.param);
+    ck_assert_ptr_null(e.code);
+
+    /* The error member wins over a top-level message. */
+    e = parse_err("{\"message\":\"outer\",\"error\":\"inner\"}");
+    ck_assert_str_eq(e.message, "inner");
+}
+END_TEST
+
+START_TEST(test_parse_error_garbage)
+{
+    static const char *const bad[] = {
+        "<html><head><title>502 Bad Gateway</title></head></html>",
+        "upstream connect error or disconnect/reset before headers",
+        "{\"error\":",
+        "[\"error\"]",
+        "{\"error\":null}",
+        "{\"detail\":\"Not Found\"}",
+        "{\"message\":42}",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err_t e = parse_err(bad[i]);
+        ck_assert_msg(e.message == NULL, "message from: %s", bad[i]);
+        ck_assert_ptr_null(e.type);
+        ck_assert_ptr_null(e.param);
+        ck_assert_ptr_null(e.code);
+    }
+    err_t e = parse_err(NULL);
+    ck_assert_ptr_null(e.message);
+    ck_assert_ptr_null(e.code);
+
+    /* Strings are copies from the pool, not pointers into a freed document. */
+    char *body = apr_pstrdup(pool, "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}");
+    e = parse_err(body);
+    memset(body, 'Z', strlen(body));
+    ck_assert_str_eq(e.message, "boom");
+    ck_assert_str_eq(e.type, "server_error");
+}
+END_TEST
+
+static Suite *openai_suite(void)
+{
+    Suite *s = suite_create("cx_openai");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_upstream_body_non_stream);
+    tcase_add_test(tc, test_upstream_body_stream_adds_include_usage);
+    tcase_add_test(tc, test_upstream_body_stream_keeps_other_stream_options);
+    tcase_add_test(tc, test_client_wants_usage);
+    tcase_add_test(tc, test_rewrite_response_golden);
+    tcase_add_test(tc, test_rewrite_response_whitespace_is_compacted);
+    tcase_add_test(tc, test_rewrite_response_without_usage);
+    tcase_add_test(tc, test_rewrite_response_rejects_non_json);
+    tcase_add_test(tc, test_rewrite_response_unicode);
+    tcase_add_test(tc, test_stream_normal_chunk_rewritten_usage_removed);
+    tcase_add_test(tc, test_stream_normal_chunk_keeps_usage_when_asked);
+    tcase_add_test(tc, test_stream_usage_chunk_dropped_when_not_asked);
+    tcase_add_test(tc, test_stream_usage_chunk_forwarded_when_asked);
+    tcase_add_test(tc, test_stream_done_error_and_non_json);
+    tcase_add_test(tc, test_stream_sequence);
+    tcase_add_test(tc, test_stream_unicode_survives);
+    tcase_add_test(tc, test_stream_empty_content);
+    tcase_add_test(tc, test_stream_tool_call_fragments);
+    tcase_add_test(tc, test_parse_error_openai_envelope);
+    tcase_add_test(tc, test_parse_error_other_shapes);
+    tcase_add_test(tc, test_parse_error_garbage);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    apr_initialize();
+    SRunner *sr = srunner_create(openai_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
