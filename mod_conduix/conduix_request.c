@@ -43,9 +43,13 @@ int conduix_send_json(request_rec *r, int status, const char *body, apr_size_t l
     return OK;
 }
 
+/* Errors return DONE rather than OK so that a helper which sends one (authentication,
+ * body reading) can tell its caller to stop: "if (rc != OK) return rc". httpd treats
+ * DONE from a handler as a completed request. */
 int conduix_send_error_raw(request_rec *r, int status, const char *body)
 {
-    return conduix_send_json(r, status, body, strlen(body));
+    conduix_send_json(r, status, body, strlen(body));
+    return DONE;
 }
 
 int conduix_send_error(request_rec *r, cx_error_kind_t kind, const char *message, const char *param)
