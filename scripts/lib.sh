@@ -32,7 +32,7 @@ CX_DEBIAN_PACKAGES=(build-essential autoconf automake libtool pkg-config
     apache2 apache2-dev libapr1-dev libaprutil1-dev libcurl4-openssl-dev
     libjansson-dev libssl-dev libmariadb-dev mariadb-server mariadb-client
     clearsilver-dev libcrypt-dev check python3 python3-pytest python3-requests
-    python3-pymysql curl)
+    python3-pymysql curl libjwt-dev)
 
 CX_CONFIGURE_FLAGS=(--with-apxs="$CX_APXS" --enable-werror)
 
