@@ -1,5 +1,6 @@
 #include "cx_store.h"
 #include "cx_log.h"
+#include "cx_usage.h"
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
@@ -528,6 +529,9 @@ int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
     }
     if (cx_db_exec(db, "UPDATE api_keys SET last_used_at = NOW(6) WHERE id = ?", NULL, NULL, "u",
                    u->key_id))
+        goto fail;
+    /* Usage rollups (sql/040): added in this transaction so they always equal the rows. */
+    if (cx_usage_rollup_add(db, u->request_id))
         goto fail;
     if (cx_db_commit(db))
         goto fail;

@@ -256,6 +256,8 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
     int rc = conduix_authenticate(r, ctx);
     if (rc != OK)
         return rc;
+    if ((rc = conduix_require_scope(r, ctx, "inference")) != OK)
+        return rc;
     char *body;
     apr_size_t body_len;
     if ((rc = conduix_read_body(r, ctx, &body, &body_len)) != OK || !body)
@@ -282,6 +284,8 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
                                   apr_psprintf(r->pool, "The model '%s' does not exist or you do not "
                                                "have access to it. GET /v1/models lists the catalog.",
                                                requested), "model");
+    if ((rc = conduix_check_allowlist(r, ctx, cat, requested, &res)) != OK)
+        return rc;
 
     /* Credits are checked before anything leaves: an empty wallet costs nothing. */
     if (ctx->key.mode == CX_KEY_LIVE && ctx->key.org_balance_nano <= 0)

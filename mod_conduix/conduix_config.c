@@ -51,6 +51,7 @@ void *conduix_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->key_cache_ttl = MERGE(key_cache_ttl);
     c->catalog_refresh = MERGE(catalog_refresh);
     c->db_pool_max = MERGE(db_pool_max);
+    c->jwt_secret_file = add->jwt_secret_file ? add->jwt_secret_file : base->jwt_secret_file;
     return c;
 }
 
@@ -198,6 +199,17 @@ static const char *set_int(cmd_parms *cmd, void *dummy, const char *arg)
     return err;
 }
 
+/* The file is read in post_config (conduix_jwt_post_config), while httpd is root. */
+static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    if (!*arg)
+        return apr_psprintf(cmd->pool, "%s needs the path of a file holding the secret", cmd->cmd->name);
+    sconf(cmd)->jwt_secret_file = ap_server_root_relative(cmd->pool, arg);
+    if (!sconf(cmd)->jwt_secret_file)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path", cmd->cmd->name, arg);
+    return NULL;
+}
+
 const command_rec conduix_cmds[] = {
     AP_INIT_FLAG(CONDUIX_ENGINE, set_engine, NULL, RSRC_CONF,
                  "On to serve the Conduix API (/v1/...) on this server"),
@@ -217,5 +229,7 @@ const command_rec conduix_cmds[] = {
                   "Seconds between catalog reloads from the database, default 30"),
     AP_INIT_TAKE1(CONDUIX_DB_POOL_MAX, set_int, (void *)&db_pool_max_setting, RSRC_CONF,
                   "Database connections per child (default: threads per child)"),
+    AP_INIT_TAKE1(CONDUIX_JWT_SECRET_FILE, set_jwt_secret_file, NULL, RSRC_CONF,
+                  "File with the dashboard JWT secret (at least 32 bytes); enables /api/usage"),
     {NULL}
 };

@@ -83,6 +83,11 @@ static int conduix_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
                              "CX0005: ConduixProvider %s: %s is empty; the provider is skipped",
                              pc->name, pc->credential_ref);
         }
+        const char *jwt_err = conduix_jwt_post_config(pconf, conf);
+        if (jwt_err) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, "CX0006: ConduixJWTSecretFile: %s", jwt_err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     ap_add_version_component(pconf, "mod_conduix/" CONDUIX_VERSION);
     return OK;
@@ -112,7 +117,7 @@ static int conduix_map_to_storage(request_rec *r)
 {
     conduix_server_conf_t *conf = ap_get_module_config(r->server->module_config, &conduix_module);
     /* API paths never map to files: skip the filesystem walk for them. */
-    if (conf->engine == 1 && !strncmp(r->uri, "/v1/", 4))
+    if (conf->engine == 1 && (!strncmp(r->uri, "/v1/", 4) || !strcmp(r->uri, "/api/usage")))
         return OK;
     return DECLINED;
 }
@@ -120,6 +125,8 @@ static int conduix_map_to_storage(request_rec *r)
 static int conduix_handler(request_rec *r)
 {
     conduix_server_conf_t *conf = ap_get_module_config(r->server->module_config, &conduix_module);
+    if (conf->engine == 1 && !strcmp(r->uri, "/api/usage"))
+        return conduix_api_dashboard_usage(r, conduix_req(r));
     if (conf->engine != 1 || strncmp(r->uri, "/v1/", 4))
         return DECLINED;
     conduix_req_t *ctx = conduix_req(r);
@@ -132,6 +139,12 @@ static int conduix_handler(request_rec *r)
         return conduix_api_models(r, ctx);
     if (!strcmp(path, "/account/balance"))
         return conduix_api_balance(r, ctx);
+    if (!strcmp(path, "/keys") || !strncmp(path, "/keys/", 6))
+        return conduix_api_keys(r, ctx);
+    if (!strcmp(path, "/account/usage") || !strncmp(path, "/account/usage/", 15))
+        return conduix_api_usage(r, ctx);
+    if (!strcmp(path, "/account/audit"))
+        return conduix_api_audit(r, ctx);
     return conduix_send_error(r, CX_E_NOT_FOUND,
                               apr_psprintf(r->pool, "Unknown endpoint %s %s.", r->method, r->uri), NULL);
 }

@@ -482,6 +482,19 @@ cx_httpd_conf() {
 Group $CX_HTTPD_GROUP"
     fi
 
+    # Dashboard JWT secret: random, 0600, kept across restarts (tokens survive a
+    # graceful restart). Readable by the httpd user too, because the dashboard CGI
+    # (run as that user) signs tokens with it; httpd reads it while still root.
+    local jwt_secret="$dir/jwt.secret"
+    if [[ ! -s "$jwt_secret" ]]; then
+        (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' >"$jwt_secret") ||
+            { cx_err "cannot write $jwt_secret"; return 1; }
+    fi
+    chmod 600 "$jwt_secret"
+    if cx_is_root; then
+        chown "$CX_HTTPD_USER:$CX_HTTPD_GROUP" "$jwt_secret"
+    fi
+
     local prov_block="" name url cred
     while read -r name url cred; do
         [[ -n "$name" ]] || continue
@@ -513,6 +526,9 @@ LoadModule mime_module $mods/mod_mime.so
     LoadModule unixd_module $mods/mod_unixd.so
 </IfModule>
 LoadModule cgid_module $mods/mod_cgid.so
+<IfModule !env_module>
+    LoadModule env_module $mods/mod_env.so
+</IfModule>
 
 $user_block
 
@@ -538,6 +554,9 @@ DocumentRoot "$dir/htdocs"
 <Location /v1>
     Require all granted
 </Location>
+<Location /api/usage>
+    Require all granted
+</Location>
 
 # --- Conduix gateway --------------------------------------------------------
 ${c}LoadModule conduix_module $CX_MODULE_SO
@@ -546,6 +565,9 @@ ${c}ConduixDatabase "$dsn"
 ${prov_block}${c}ConduixMaxBodySize 1048576
 ${c}ConduixUpstreamTimeout 30
 ${c}ConduixKeyCacheTTL 5
+${c}ConduixJWTSecretFile "$jwt_secret"
+# The dashboard CGI signs its tokens with the same secret.
+SetEnv CONDUIX_JWT_SECRET_FILE "$jwt_secret"
 
 # --- Dashboard (mounted at /dashboard by a later issue) -----------------------
 # CONDUIX-DASHBOARD-BEGIN
