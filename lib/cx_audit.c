@@ -111,9 +111,9 @@ int cx_audit_list(cx_db *db, apr_pool_t *p, const cx_audit_filter_t *f,
         rv = cx_db_query(db, p, sql, "uusssu", &rows, f->org_id, f->after_id, from, to, action,
                          f->request_id, limit);
     else if (action)
-        rv = cx_db_query(db, p, sql, "uussu", &rows, f->org_id, f->after_id, from, to, action, limit);
+        rv = cx_db_query(db, p, sql, "uusssu", &rows, f->org_id, f->after_id, from, to, action, limit);
     else if (f->request_id)
-        rv = cx_db_query(db, p, sql, "uussu", &rows, f->org_id, f->after_id, from, to,
+        rv = cx_db_query(db, p, sql, "uusssu", &rows, f->org_id, f->after_id, from, to,
                          f->request_id, limit);
     else
         rv = cx_db_query(db, p, sql, "uussu", &rows, f->org_id, f->after_id, from, to, limit);

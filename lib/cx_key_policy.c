@@ -146,7 +146,7 @@ static int parse_amount(apr_pool_t *p, const json_t *v, const char *param, int64
     if (json_is_string(v))
         text = json_string_value(v);
     else if (json_is_integer(v))
-        text = apr_psprintf(p, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        text = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
     else if (json_is_real(v) && isfinite(json_real_value(v)) && fabs(json_real_value(v)) < 1e15)
         /* JSON numbers are binary floats: take the nearest nanocredit. */
         text = apr_psprintf(p, "%.9f", json_real_value(v));
@@ -207,7 +207,7 @@ static int parse_scopes(apr_pool_t *p, const json_t *v, cx_key_policy_t *out, cx
                 return fail(verr, "scopes", "scopes must be an array of scope names.");
             const char *s = json_string_value(e);
             if (strchr(s, ',') || !cx_scope_known(s))
-                return fail(verr, "scopes", apr_psprintf(p, "'%s' is not a scope (inference, "
+                return fail(verr, "scopes", apr_psprintf(p, "scopes: '%s' is not a scope (inference, "
                                                         "account:read, keys:write).", s));
             list = apr_pstrcat(p, list, ",", s, NULL);
         }
@@ -218,7 +218,7 @@ static int parse_scopes(apr_pool_t *p, const json_t *v, cx_key_policy_t *out, cx
     const char *bad;
     const char *norm = cx_scopes_normalize(p, list, &bad);
     if (!norm)
-        return fail(verr, "scopes", *bad ? apr_psprintf(p, "'%s' is not a scope (inference, "
+        return fail(verr, "scopes", *bad ? apr_psprintf(p, "scopes: '%s' is not a scope (inference, "
                                                         "account:read, keys:write).", bad)
                                          : "scopes must name at least one scope.");
     out->scopes = norm;

@@ -401,6 +401,40 @@ int cx_usage_rollup_add(cx_db *db, const char *request_id)
                       NULL, NULL, "s", request_id);
 }
 
+int cx_usage_rollup_rebuild(cx_db *db, uint64_t org_id)
+{
+    /* org_id 0 matches every organization: "org_id = ? OR ? = 0". */
+    if (cx_db_begin(db))
+        return -1;
+    if (cx_db_exec(db, "DELETE FROM usage_rollup_hour WHERE org_id = ? OR ? = 0", NULL, NULL, "uu",
+                   org_id, org_id) ||
+        cx_db_exec(db, "DELETE FROM usage_rollup_day WHERE org_id = ? OR ? = 0", NULL, NULL, "uu",
+                   org_id, org_id) ||
+        cx_db_exec(db,
+                   "INSERT INTO usage_rollup_hour (org_id, hour, key_id, model, provider, requests, "
+                   "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
+                   "SELECT org_id, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00'), key_id, "
+                   "COALESCE(served_model, requested_model), COALESCE(provider, ''), COUNT(*), "
+                   "SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_nano), SUM(charged_nano) "
+                   "FROM usage_events WHERE org_id = ? OR ? = 0 "
+                   "GROUP BY org_id, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00'), key_id, "
+                   "COALESCE(served_model, requested_model), COALESCE(provider, '')",
+                   NULL, NULL, "uu", org_id, org_id) ||
+        cx_db_exec(db,
+                   "INSERT INTO usage_rollup_day (org_id, day, key_id, model, provider, requests, "
+                   "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
+                   "SELECT org_id, DATE(hour), key_id, model, provider, SUM(requests), "
+                   "SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_nano), SUM(charged_nano) "
+                   "FROM usage_rollup_hour WHERE org_id = ? OR ? = 0 "
+                   "GROUP BY org_id, DATE(hour), key_id, model, provider",
+                   NULL, NULL, "uu", org_id, org_id) ||
+        cx_db_commit(db)) {
+        cx_db_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ one request */
 
 int cx_usage_lookup(cx_db *db, apr_pool_t *p, uint64_t org_id, const char *request_id,

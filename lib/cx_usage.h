@@ -59,6 +59,11 @@ int cx_usage_query_direct(cx_db *db, apr_pool_t *p, const cx_usage_query_t *q,
  * inside the transaction that inserts the row, so both commit or neither. */
 int cx_usage_rollup_add(cx_db *db, const char *request_id);
 
+/* Recompute the rollups of org_id (0 = every organization) from usage_events, in one
+ * transaction: for repairs, and to build rollups for rows loaded in bulk (bench/).
+ * 0 or -1 (cx_db_error). */
+int cx_usage_rollup_rebuild(cx_db *db, uint64_t org_id);
+
 /* Parse "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SS[Z]" (UTC; a space may
  * replace the T) into seconds since the epoch. 1 when valid. *date_only tells which
  * form it was (may be NULL). */

@@ -118,7 +118,7 @@ int conduix_api_audit(request_rec *r, conduix_req_t *ctx)
     }
     conduix_db_release(rt, db);
     if (rv) {
-        CX_RLOG(APLOG_ERR, r, ctx, "CX0640", "audit query failed: %s", err);
+        CX_RLOG(APLOG_ERR, r, ctx, "CX0640", "%s", err);
         return unavailable(r);
     }
     const cx_audit_entry_t *last = entries->nelts ? &APR_ARRAY_IDX(entries, entries->nelts - 1, cx_audit_entry_t)

@@ -96,7 +96,7 @@ int conduix_usage_report(request_rec *r, conduix_req_t *ctx, uint64_t org_id, ap
     apr_time_t spent = apr_time_now() - t0;
     conduix_db_release(rt, db);
     if (rv) {
-        CX_RLOG(APLOG_ERR, r, ctx, "CX0620", "usage query failed: %s", err);
+        CX_RLOG(APLOG_ERR, r, ctx, "CX0620", "%s", err);
         return conduix_send_error(r, CX_E_INTERNAL, "The usage store is unavailable; please retry shortly.", NULL);
     }
     /* How long the database took, for bench/usage_scale.sh and for operators. */
@@ -158,7 +158,7 @@ static int one_request(request_rec *r, conduix_req_t *ctx, const char *request_i
     int found = cx_usage_lookup(db, r->pool, ctx->key.org_id, request_id, &ev, &err);
     conduix_db_release(rt, db);
     if (found < 0) {
-        CX_RLOG(APLOG_ERR, r, ctx, "CX0621", "usage lookup failed: %s", err);
+        CX_RLOG(APLOG_ERR, r, ctx, "CX0621", "%s", err);
         return conduix_send_error(r, CX_E_INTERNAL, "The usage store is unavailable; please retry shortly.", NULL);
     }
     if (!found)
