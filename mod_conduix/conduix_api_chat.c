@@ -314,7 +314,7 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
             continue;
         }
         c.dep = dep;
-        c.fallback = tried > 0;
+        c.fallback = i > 0;   /* anything but the first choice of the chain is a fallback */
         tried++;
         outcome = attempt(&c, base_url, credential);
         if (outcome == ATTEMPT_SERVED || outcome == ATTEMPT_CLIENT_ERROR)

@@ -12,6 +12,7 @@
 #define CONDUIX_KEY_CACHE_TTL      "ConduixKeyCacheTTL"
 #define CONDUIX_CATALOG_REFRESH    "ConduixCatalogRefresh"
 #define CONDUIX_DB_POOL_MAX        "ConduixDBPoolMax"
+#define CONDUIX_SPOOL_DIR          "ConduixSpoolDir"
 #define CONDUIX_JWT_SECRET_FILE    "ConduixJWTSecretFile"
 
 #endif

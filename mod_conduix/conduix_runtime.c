@@ -46,6 +46,7 @@ struct conduix_runtime {
     apr_hash_t *keys;                   /* hash bytes -> key_entry_t */
     apr_pool_t *keys_pool;
     cx_http_pool *http;
+    apr_time_t spool_next_check;        /* guarded by lock */
 };
 
 /* ------------------------------------------------------------ database pool */
@@ -260,15 +261,29 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
     }
 
     cx_db *db = conduix_db_acquire(rt, r);
-    if (!db)
-        return -1;
     cx_key_record_t rec;
-    int found = cx_store_lookup_key(db, r->pool, hash, &rec);
-    if (found < 0)
+    int found = db ? cx_store_lookup_key(db, r->pool, hash, &rec) : -1;
+    if (found < 0 && db)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CX0120: key lookup failed: %s", cx_db_error(db));
     conduix_db_release(rt, db);
-    if (found < 0)
-        return -1;
+    if (found < 0) {
+        /* The database is unreachable. A key this child has seen keeps working on its
+         * last known record (revocations cannot happen while the database is down
+         * anyway); usage is spooled and charged when the database is back. */
+        int stale = -1;
+        apr_thread_mutex_lock(rt->lock);
+        key_entry_t *e = apr_hash_get(rt->keys, hash, CX_SHA256_LEN);
+        if (e) {
+            stale = e->found;
+            if (stale)
+                copy_record(r->pool, &e->rec, out);
+        }
+        apr_thread_mutex_unlock(rt->lock);
+        if (stale >= 0)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "CX0121: database unavailable; using this child's last known key record");
+        return stale;
+    }
     if (found)
         *out = rec;
 
@@ -314,6 +329,33 @@ void conduix_key_cache_charge(conduix_runtime_t *rt, uint64_t org_id, cx_nano_t 
 cx_http_pool *conduix_http_pool(conduix_runtime_t *rt)
 {
     return rt->http;
+}
+
+conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt)
+{
+    return rt->conf;
+}
+
+#define SPOOL_CHECK_INTERVAL apr_time_from_sec(5)
+
+int conduix_runtime_spool_due(conduix_runtime_t *rt)
+{
+    apr_time_t now = apr_time_now();
+    int due = 0;
+    apr_thread_mutex_lock(rt->lock);
+    if (now >= rt->spool_next_check) {
+        rt->spool_next_check = now + SPOOL_CHECK_INTERVAL;
+        due = 1;
+    }
+    apr_thread_mutex_unlock(rt->lock);
+    return due;
+}
+
+void conduix_runtime_spool_dirty(conduix_runtime_t *rt)
+{
+    apr_thread_mutex_lock(rt->lock);
+    rt->spool_next_check = 0;
+    apr_thread_mutex_unlock(rt->lock);
 }
 
 /* ------------------------------------------------------------ lifecycle */
