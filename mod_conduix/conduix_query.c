@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <httpd.h>
 #include <util_script.h>
 
 APLOG_USE_MODULE(conduix);
@@ -37,9 +38,19 @@ static int check_arg(void *baton, const char *key, const char *value)
 
 int conduix_query_args(request_rec *r, const char *const *allowed, apr_table_t **out)
 {
-    ap_args_to_table(r, out);
+    /* ap_args_to_table keeps only the last of repeated parameters, so the raw names
+     * are checked first (unknown and repeated ones), then the values are decoded. */
     args_check_t c = {allowed, apr_table_make(r->pool, 8), NULL, NULL};
-    apr_table_do(check_arg, &c, *out, NULL);
+    char *rest = apr_pstrdup(r->pool, r->args ? r->args : ""), *last;
+    for (char *pair = apr_strtok(rest, "&", &last); pair && !c.unknown && !c.repeated;
+         pair = apr_strtok(NULL, "&", &last)) {
+        char *eq = strchr(pair, '=');
+        if (eq)
+            *eq = '\0';
+        ap_unescape_urlencoded(pair);
+        check_arg(&c, pair, NULL);
+    }
+    ap_args_to_table(r, out);
     if (c.unknown) {
         const char *names = "";
         for (const char *const *a = allowed; *a; a++)
