@@ -2,12 +2,15 @@
  *
  * A range [from, to) is cut into pieces each answered by the cheapest exact source:
  *   whole UTC days              -> usage_rollup_day   (only when not bucketing by hour)
- *   whole hours left at an end  -> usage_rollup_hour
+ *   whole hours                 -> usage_rollup_hour_org when the query spans every key
+ *                                  and does not group by key, else usage_rollup_hour
  *   minutes left at an end      -> usage_events
- * One statement sums the three sources (UNION ALL) and groups the result, so a
- * 30-day query reads about (30 x combinations) day rows plus at most two partial
- * hours of raw rows, however many requests the month held. Every statement shape
- * is fixed text chosen by (bucket, group, key filter); values are bound parameters. */
+ * One statement sums the sources (UNION ALL) and groups the result, so a 30-day query
+ * reads about (30 x combinations) day rows plus at most two partial hours of raw rows,
+ * however many requests the month held. Sources group by their own time column (in
+ * index order, no per-row formatting); only the grouped result is formatted. Every
+ * statement shape is fixed text chosen by (bucket, group, key filter); values are
+ * bound parameters. */
 #include "cx_usage.h"
 
 #include <apr_strings.h>
@@ -204,13 +207,18 @@ static void plan_range(plan_t *pl, long long from, long long to, cx_bucket_t buc
 
 /* ------------------------------------------------------------------ the statement */
 
-static const char *bucket_expr(apr_pool_t *p, cx_bucket_t b, const char *col)
+/* The bucket of a row in its source's own time column: a DATE for days, a DATETIME
+ * (whole hour) for hours, NULL without buckets. */
+static const char *bucket_expr(cx_bucket_t b, const char *source)
 {
+    int raw = !strcmp(source, "usage_events"), day = !strcmp(source, "usage_rollup_day");
     switch (b) {
     case CX_BUCKET_DAY:
-        return apr_psprintf(p, "DATE_FORMAT(%s, '%%Y-%%m-%%d')", col);
+        return raw ? "DATE(created_at)" : day ? "day" : "DATE(hour)";
     case CX_BUCKET_HOUR:
-        return apr_psprintf(p, "DATE_FORMAT(%s, '%%Y-%%m-%%dT%%H:00:00Z')", col);
+        /* (the day table never holds a piece of an hourly plan; the text must still parse) */
+        return raw ? "CAST(DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00') AS DATETIME)"
+                   : day ? "CAST(day AS DATETIME)" : "hour";
     default:
         return "NULL";
     }
@@ -230,9 +238,16 @@ static const char *group_expr(cx_group_t g, int raw)
     }
 }
 
+/* The hour-level table: the key-less one is ~keys times smaller. */
+static const char *hour_table(const cx_usage_query_t *q)
+{
+    return q->key_id || q->group_by == CX_GROUP_KEY ? "usage_rollup_hour" : "usage_rollup_hour_org";
+}
+
 static const char *build_sql(apr_pool_t *p, const cx_usage_query_t *q)
 {
     const char *key = q->key_id ? " AND key_id = ?" : "";
+    const char *hours = hour_table(q);
     const char *gr = group_expr(q->group_by, 1), *gu = group_expr(q->group_by, 0);
     const char *sums = "SUM(requests), SUM(prompt_tokens), SUM(completion_tokens), "
                        "SUM(charged_nano), SUM(cost_nano)";
@@ -241,20 +256,23 @@ static const char *build_sql(apr_pool_t *p, const cx_usage_query_t *q)
                         : q->group_by == CX_GROUP_PROVIDER
                             ? "(SELECT pr.display_name FROM providers pr WHERE pr.name = x.g)"
                             : "NULL";
+    const char *format = q->bucket == CX_BUCKET_DAY ? "DATE_FORMAT(x.b, '%Y-%m-%d')"
+                         : q->bucket == CX_BUCKET_HOUR ? "DATE_FORMAT(x.b, '%Y-%m-%dT%H:00:00Z')"
+                                                       : "NULL";
     return apr_pstrcat(p,
-        "SELECT x.b, x.g, SUM(x.n), SUM(x.pt), SUM(x.ct), SUM(x.charged), SUM(x.cost), ", label,
+        "SELECT ", format, ", x.g, SUM(x.n), SUM(x.pt), SUM(x.ct), SUM(x.charged), SUM(x.cost), ", label,
         " FROM ("
-        "SELECT ", bucket_expr(p, q->bucket, "created_at"), " AS b, ", gr, " AS g, COUNT(*) AS n, "
+        "SELECT ", bucket_expr(q->bucket, "usage_events"), " AS b, ", gr, " AS g, COUNT(*) AS n, "
         "SUM(prompt_tokens) AS pt, SUM(completion_tokens) AS ct, SUM(charged_nano) AS charged, "
         "SUM(cost_nano) AS cost FROM usage_events WHERE org_id = ?", key,
         " AND ((created_at >= ? AND created_at < ?) OR (created_at >= ? AND created_at < ?) OR "
         "(created_at >= ? AND created_at < ?) OR (created_at >= ? AND created_at < ?)) GROUP BY 1, 2"
         " UNION ALL "
-        "SELECT ", bucket_expr(p, q->bucket, "hour"), ", ", gu, ", ", sums,
-        " FROM usage_rollup_hour WHERE org_id = ?", key,
+        "SELECT ", bucket_expr(q->bucket, hours), ", ", gu, ", ", sums, " FROM ", hours,
+        " WHERE org_id = ?", key,
         " AND ((hour >= ? AND hour < ?) OR (hour >= ? AND hour < ?)) GROUP BY 1, 2"
         " UNION ALL "
-        "SELECT ", bucket_expr(p, q->bucket, "day"), ", ", gu, ", ", sums,
+        "SELECT ", bucket_expr(q->bucket, "usage_rollup_day"), ", ", gu, ", ", sums,
         " FROM usage_rollup_day WHERE org_id = ?", key,
         " AND day >= ? AND day < ? GROUP BY 1, 2"
         ") x GROUP BY x.b, x.g ORDER BY x.b, x.g", NULL);
@@ -372,8 +390,8 @@ int cx_usage_totals(cx_db *db, apr_pool_t *p, const cx_usage_query_t *q, cx_usag
 
 int cx_usage_rollup_add(cx_db *db, const char *request_id)
 {
-    /* Both rows come from the usage row itself (same created_at, same model rule as
-     * the migration's backfill), so the rollups cannot drift from usage_events. */
+    /* All three rows come from the usage row itself (same created_at, same model rule
+     * as the migration's backfill), so the rollups cannot drift from usage_events. */
     if (cx_db_exec(db,
                    "INSERT INTO usage_rollup_hour (org_id, hour, key_id, model, provider, requests, "
                    "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
@@ -398,7 +416,20 @@ int cx_usage_rollup_add(cx_db *db, const char *request_id)
                       "usage_rollup_day.completion_tokens = usage_rollup_day.completion_tokens + VALUES(completion_tokens), "
                       "usage_rollup_day.cost_nano = usage_rollup_day.cost_nano + VALUES(cost_nano), "
                       "usage_rollup_day.charged_nano = usage_rollup_day.charged_nano + VALUES(charged_nano)",
-                      NULL, NULL, "s", request_id);
+                      NULL, NULL, "s", request_id) ||
+           cx_db_exec(db,
+                      "INSERT INTO usage_rollup_hour_org (org_id, hour, model, provider, requests, "
+                      "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
+                      "SELECT org_id, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00'), "
+                      "COALESCE(served_model, requested_model), COALESCE(provider, ''), 1, prompt_tokens, "
+                      "completion_tokens, cost_nano, charged_nano FROM usage_events WHERE request_id = ? "
+                      "ON DUPLICATE KEY UPDATE usage_rollup_hour_org.requests = usage_rollup_hour_org.requests + 1, "
+                      "usage_rollup_hour_org.prompt_tokens = usage_rollup_hour_org.prompt_tokens + VALUES(prompt_tokens), "
+                      "usage_rollup_hour_org.completion_tokens = usage_rollup_hour_org.completion_tokens + VALUES(completion_tokens), "
+                      "usage_rollup_hour_org.cost_nano = usage_rollup_hour_org.cost_nano + VALUES(cost_nano), "
+                      "usage_rollup_hour_org.charged_nano = usage_rollup_hour_org.charged_nano + VALUES(charged_nano)",
+                      NULL, NULL, "s", request_id)
+               ? -1 : 0;
 }
 
 int cx_usage_rollup_rebuild(cx_db *db, uint64_t org_id)
@@ -409,6 +440,8 @@ int cx_usage_rollup_rebuild(cx_db *db, uint64_t org_id)
     if (cx_db_exec(db, "DELETE FROM usage_rollup_hour WHERE org_id = ? OR ? = 0", NULL, NULL, "uu",
                    org_id, org_id) ||
         cx_db_exec(db, "DELETE FROM usage_rollup_day WHERE org_id = ? OR ? = 0", NULL, NULL, "uu",
+                   org_id, org_id) ||
+        cx_db_exec(db, "DELETE FROM usage_rollup_hour_org WHERE org_id = ? OR ? = 0", NULL, NULL, "uu",
                    org_id, org_id) ||
         cx_db_exec(db,
                    "INSERT INTO usage_rollup_hour (org_id, hour, key_id, model, provider, requests, "
@@ -427,6 +460,14 @@ int cx_usage_rollup_rebuild(cx_db *db, uint64_t org_id)
                    "SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_nano), SUM(charged_nano) "
                    "FROM usage_rollup_hour WHERE org_id = ? OR ? = 0 "
                    "GROUP BY org_id, DATE(hour), key_id, model, provider",
+                   NULL, NULL, "uu", org_id, org_id) ||
+        cx_db_exec(db,
+                   "INSERT INTO usage_rollup_hour_org (org_id, hour, model, provider, requests, "
+                   "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
+                   "SELECT org_id, hour, model, provider, SUM(requests), SUM(prompt_tokens), "
+                   "SUM(completion_tokens), SUM(cost_nano), SUM(charged_nano) "
+                   "FROM usage_rollup_hour WHERE org_id = ? OR ? = 0 "
+                   "GROUP BY org_id, hour, model, provider",
                    NULL, NULL, "uu", org_id, org_id) ||
         cx_db_commit(db)) {
         cx_db_rollback(db);

@@ -284,11 +284,13 @@ cx_mariadb_start() {
     local -a opts=(--no-defaults --datadir="$data" --socket="$sock" --skip-networking
         --pid-file="$pidf" --log-error="$errlog" --innodb-buffer-pool-size=64M
         --innodb-log-file-size=32M --skip-name-resolve --character-set-server=utf8mb4
-        --collation-server=utf8mb4_general_ci --max-connections=300 "${userarg[@]}")
+        --collation-server=utf8mb4_general_ci --max-connections=300 "${userarg[@]}"
+        --tmpdir="$dir/tmp")   # its own temp dir: /tmp cleaners must not pull files from under it
     if [[ "${CX_MARIADB_FAST:-0}" == 1 ]]; then
         opts+=(--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --innodb-doublewrite=0)
     fi
     rm -f "$pidf"
+    mkdir -p "$dir/tmp"
     printf '%s\n' "$sock" >"$dir/socket.path"
     setsid mariadbd "${opts[@]}" </dev/null >>"$dir/mysqld.out" 2>&1 &
     pid=$!

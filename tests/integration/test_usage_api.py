@@ -92,13 +92,22 @@ def test_usage_totals_equal_the_calls_made(gw, db, org_factory, key_factory):
                       "COALESCE(provider, '') AS provider, COUNT(*) AS n, SUM(prompt_tokens) AS pt, "
                       "SUM(completion_tokens) AS ct, SUM(cost_nano) AS cost, SUM(charged_nano) AS paid "
                       "FROM usage_events WHERE org_id=%s GROUP BY 1, 2, 3", (org,))
+    def norm(rows):
+        return sorted(tuple(int(v) if isinstance(v, Decimal) else v for v in r.values()) for r in rows)
     for table in ("usage_rollup_day", "usage_rollup_hour"):
         rolled = db.query("SELECT model, key_id, provider, SUM(requests) AS n, SUM(prompt_tokens) AS pt, "
                           "SUM(completion_tokens) AS ct, SUM(cost_nano) AS cost, SUM(charged_nano) AS paid "
                           "FROM %s WHERE org_id=%%s GROUP BY 1, 2, 3" % table, (org,))
-        norm = lambda rows: sorted(tuple(int(v) if isinstance(v, Decimal) else v for v in r.values())
-                                   for r in rows)
         assert norm(rolled) == norm(direct), table
+    # the all-keys hour table equals the same SUM without the key dimension
+    direct = db.query("SELECT COALESCE(served_model, requested_model) AS model, "
+                      "COALESCE(provider, '') AS provider, COUNT(*) AS n, SUM(prompt_tokens) AS pt, "
+                      "SUM(completion_tokens) AS ct, SUM(cost_nano) AS cost, SUM(charged_nano) AS paid "
+                      "FROM usage_events WHERE org_id=%s GROUP BY 1, 2", (org,))
+    rolled = db.query("SELECT model, provider, SUM(requests) AS n, SUM(prompt_tokens) AS pt, "
+                      "SUM(completion_tokens) AS ct, SUM(cost_nano) AS cost, SUM(charged_nano) AS paid "
+                      "FROM usage_rollup_hour_org WHERE org_id=%s GROUP BY 1, 2", (org,))
+    assert norm(rolled) == norm(direct), "usage_rollup_hour_org"
 
 
 # --- synthetic history: exactness of the range plan --------------------------------
