@@ -132,12 +132,17 @@ measure() {   # measure QUERY -> "median_total_ms median_db_ms bytes"
     printf '%s %s %s\n' "$(median <"$DIR/t")" "$(median <"$DIR/d")" "$size"
 }
 
+printf '\nMachine: %s CPU(s), %s; MariaDB %s (innodb_buffer_pool_size 64M).\n' "$(nproc)" \
+    "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
+    "$(mariadbd --version | awk '{print $3}')"
 printf '\n| query (30 days, %s rows) | median total (ms) | median DB (ms) | response bytes |\n' "$N_EVENTS"
 printf '|---|---:|---:|---:|\n'
 RANGE="from=$FROM&to=$TO"
 for shape in "totals only|" "bucket=day&group_by=model|&bucket=day&group_by=model" \
              "bucket=day&group_by=key|&bucket=day&group_by=key" "group_by=provider|&group_by=provider" \
-             "bucket=hour|&bucket=hour"; do
+             "bucket=hour|&bucket=hour" "bucket=hour&group_by=model|&bucket=hour&group_by=model" \
+             "key_id=K&bucket=day&group_by=model|&key_id=${KEY_IDS[0]}&bucket=day&group_by=model" \
+             "bucket=hour&group_by=key (worst case)|&bucket=hour&group_by=key"; do
     read -r tot dbms bytes < <(measure "$RANGE${shape#*|}")
     printf '| `%s` | %s | %s | %s |\n' "${shape%%|*}" "$tot" "$dbms" "$bytes"
 done
