@@ -94,6 +94,18 @@ const char *cx_db_error(cx_db *db)
     return db->error;
 }
 
+int cx_db_ping(cx_db *db)
+{
+    if (!cx_db_ok(db))
+        return -1;
+    if (mysql_ping(db->conn)) {
+        set_error(db, "ping", mysql_errno(db->conn), mysql_error(db->conn));
+        db->broken = 1;
+        return -1;
+    }
+    return 0;
+}
+
 static MYSQL_STMT *prepare(cx_db *db, const char *sql)
 {
     MYSQL_STMT *st = apr_hash_get(db->stmts, sql, APR_HASH_KEY_STRING);

@@ -137,7 +137,7 @@ def history(stack):
         key = keys[rnd.randrange(len(keys))]
         pt, ct = rnd.randrange(1, 5000), (rnd.randrange(0, 2000) if model else 0)
         cost = rnd.randrange(0, 10**7) if model else 0
-        rows.append(dict(request_id="cx-req-hist%017d" % i, org_id=org, key_id=key.id, mode="live",
+        rows.append(dict(request_id="cx-req-h%06d-%09d" % (org, i), org_id=org, key_id=key.id, mode="live",
                          endpoint="chat.completions", requested_model=model or "gpt-4o-mini",
                          served_model=model, provider=provider, status=200 if model else 503,
                          prompt_tokens=pt, completion_tokens=ct, cost_nano=cost,
