@@ -4,6 +4,7 @@
  * relayed event by event with a flush after each, never buffered. Usage is recorded
  * after the response, in log_transaction. */
 #include "mod_conduix.h"
+#include "conduix_resilience.h"
 #include "cx_json.h"
 #include "cx_price.h"
 #include "cx_sse.h"
@@ -288,6 +289,10 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
         return conduix_send_error(r, CX_E_INSUFFICIENT_CREDITS,
                                   "Your credit balance is exhausted. Top up the wallet to continue.", NULL);
 
+    /* A deterministic request answered before is served from the cache. */
+    if ((rc = conduix_cache_chat(r, ctx, req, &res, requested)) != DECLINED)
+        return rc;
+
     chat_t c = {.r = r, .ctx = ctx, .requested_model = requested, .req = req,
                 .stream = json_is_true(json_object_get(req, "stream"))};
     apr_pool_create(&c.event_pool, r->pool);
@@ -309,10 +314,15 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
                     base_url ? "credential" : "base URL");
             continue;
         }
+        /* Open breakers and hard-capped budgets are skipped without a call. */
+        if (!conduix_provider_admit(r, ctx, dep->provider))
+            continue;
         c.dep = dep;
-        c.fallback = tried > 0;
+        c.fallback = i > 0;   /* anything but the chain's first choice is a fallback */
         tried++;
         outcome = attempt(&c, base_url, credential);
+        conduix_provider_report(r, ctx, dep->provider, outcome == ATTEMPT_CLIENT_ERROR ||
+                                (outcome == ATTEMPT_SERVED && c.status != 502));
         if (outcome == ATTEMPT_SERVED || outcome == ATTEMPT_CLIENT_ERROR)
             break;
         CX_RLOG(APLOG_WARNING, r, ctx, "CX0305", "attempt %d failed: %s", tried, c.failure);

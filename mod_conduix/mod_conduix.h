@@ -41,6 +41,15 @@ typedef struct {
     int key_cache_ttl;            /* seconds */
     int catalog_refresh;          /* seconds */
     int db_pool_max;
+    /* resilience: shared state, breakers, cache, budget alerts (conduix_resilience.h) */
+    const char *shared_state;     /* "shm" */
+    apr_off_t shared_state_size;  /* bytes; only the main server's value counts */
+    int breaker_threshold;
+    int breaker_open_seconds;
+    int cache_enabled;
+    int cache_ttl;                /* seconds */
+    int cache_max_entry;          /* bytes */
+    apr_array_header_t *budget_alerts;   /* conduix_alert_conf_t */
     conduix_runtime_t *runtime;   /* per child, set in child_init */
 } conduix_server_conf_t;
 
