@@ -52,6 +52,7 @@ static struct {
     int loading;
     apr_queue_t *queue;
     apr_thread_t *thread;
+    volatile int stopping;                /* the child is exiting: no more retries */
 } B;
 
 /* ------------------------------------------------------------ snapshot */
@@ -368,8 +369,10 @@ static void send_job(apr_pool_t *p, cx_http_pool *hp, const alert_job_t *job)
                      attempt, ALERT_ATTEMPTS,
                      res == CX_HTTP_OK ? apr_psprintf(p, "HTTP %ld", resp.status)
                                        : (resp.error ? resp.error : "transfer failed"));
-        if (attempt < ALERT_ATTEMPTS)
+        if (attempt < ALERT_ATTEMPTS && !B.stopping)
             apr_sleep(apr_time_from_sec(attempt));
+        if (B.stopping)
+            return;
     }
 }
 
@@ -401,6 +404,7 @@ static void *APR_THREAD_FUNC alert_sender(apr_thread_t *thd, void *data)
 
 static apr_status_t stop_sender(void *data)
 {
+    B.stopping = 1;
     if (B.queue)
         apr_queue_term(B.queue);
     if (B.thread) {
@@ -409,6 +413,10 @@ static apr_status_t stop_sender(void *data)
     }
     B.thread = NULL;
     B.queue = NULL;
+    if (B.snap) {
+        apr_pool_destroy(B.snap->pool);
+        B.snap = NULL;
+    }
     return APR_SUCCESS;
 }
 
@@ -417,6 +425,7 @@ static void budget_child_init(apr_pool_t *pchild, server_rec *s)
     B.server = s;
     B.snap = NULL;
     B.loading = 0;
+    B.stopping = 0;
     apr_thread_mutex_create(&B.lock, APR_THREAD_MUTEX_DEFAULT, pchild);
     if (apr_queue_create(&B.queue, ALERT_QUEUE_SIZE, pchild) != APR_SUCCESS) {
         B.queue = NULL;

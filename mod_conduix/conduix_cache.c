@@ -208,5 +208,7 @@ static int cache_log_transaction(request_rec *r)
 void conduix_cache_register_hooks(apr_pool_t *p)
 {
     ap_register_output_filter(CAPTURE_FILTER, capture_filter, NULL, AP_FTYPE_RESOURCE);
-    ap_hook_log_transaction(cache_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Before the usage row is written: once a request's row is visible, its answer
+     * is in the cache. */
+    ap_hook_log_transaction(cache_log_transaction, NULL, NULL, APR_HOOK_FIRST);
 }

@@ -255,8 +255,10 @@ static const char *set_budget_alert(cmd_parms *cmd, void *dummy, const char *for
         return apr_psprintf(cmd->pool, "%s: the format must be slack or teams, not '%s'",
                             cmd->cmd->name, format);
     const char *why = cx_alert_url_check(cmd->pool, url);
+    /* The URL is not echoed: webhook URLs embed their secret token. */
     if (why)
-        return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, url, why);
+        return apr_psprintf(cmd->pool, "%s %s: the URL is not accepted: %s", cmd->cmd->name,
+                            format, why);
     a.url = url;
     APR_ARRAY_PUSH(sconf(cmd)->budget_alerts, conduix_alert_conf_t) = a;
     return NULL;
