@@ -194,6 +194,18 @@ static int cmd_key_create(cx_db *db, const opts_t *o)
     spec.mode = flag(o, "--test") ? CX_KEY_TEST : CX_KEY_LIVE;
     spec.scopes = opt(o, "--scopes");
     spec.allowed_models = opt(o, "--allowed-models");
+    if (spec.allowed_models) {
+        /* The same check as key-set: a key is never minted with an allowlist the
+         * gateway would have to refuse as malformed. */
+        cx_catalog_t *cat;
+        const char *cerr;
+        if (cx_store_load_catalog(db, pool, &cat, &cerr))
+            die("cannot load the model catalog: %s", cerr);
+        const char *why = cx_key_field_validate(pool, cat, CX_KEY_FIELD_ALLOWED_MODELS,
+                                                spec.allowed_models, &spec.allowed_models);
+        if (why)
+            die("--allowed-models: %s", why);
+    }
     spec.rate_limit_rpm = -1;
     if (opt(o, "--rate-limit")) {
         char *end;

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pymysql
 import pytest
 
-from harness import NANO, REQUEST_ID_RE, as_decimal, assert_error, cost_nano, iter_sse
+from harness import NANO, REQUEST_ID_RE, as_decimal, assert_error, cost_nano, iter_sse, wait_for
 
 CHAT = "/v1/chat/completions"
 E, S, P, C = "[REDACTED_EMAIL]", "[REDACTED_SSN]", "[REDACTED_PHONE]", "[REDACTED_CARD]"
@@ -76,6 +76,20 @@ def providers_called(sim) -> list[str]:
 def sent_text(sim, provider: str, message: int = 0):
     body = sim.last(provider)["body"]
     return body["messages"][message]["content"]
+
+
+# --------------------------------------------------------------------- order of checks
+
+def test_checks_run_in_spec_order(gw, sim, make_key):
+    """SPEC §4: validation -> model resolution -> allowlist -> region -> credits."""
+    key = make_key(credits="0", region="EU", allowed_models=["gpt-4o-mini", "mistral-large-2407"])
+    bad_header = {"x-conduix-pii-redact": "maybe"}
+    assert_error(gw.chat(key, model="no-such-model", headers=bad_header), 400)
+    assert_error(gw.chat(key, model="no-such-model"), 404, "model_not_found")
+    assert_error(gw.chat(key, model="gpt-4o"), 403, "model_not_allowed")          # also not in EU
+    assert_error(gw.chat(key, model="gpt-4o-mini"), 403, "provider_not_permitted")  # also no credits
+    assert_error(gw.chat(key, model="mistral-large-2407"), 402, "insufficient_credits")
+    assert sim.count() == 0
 
 
 # --------------------------------------------------------------------- allowlists
@@ -246,6 +260,22 @@ def test_redaction_precedence(gw, sim, make_key, org_default, key_mode, header, 
     else:
         assert "x-conduix-pii-redacted" not in r.headers
         assert sent_text(sim, "openai") == PII_TEXT
+
+
+def test_org_setting_change_applies_within_the_cache_ttl(gw, sim, ctl, make_key):
+    """Children cache org settings for ConduixKeyCacheTTL (5 s in the test config):
+    a change made after the org's first request reaches every child soon after."""
+    key = make_key()
+    assert "x-conduix-pii-redacted" not in gw.chat(key, content=PII_TEXT).headers
+    org_set(ctl, key.org_id, "pii_default", "on")
+
+    def every_child_redacts():
+        # several requests in a row, so that (under prefork) several children answer
+        return all(gw.chat(key, content=PII_TEXT).headers.get("x-conduix-pii-redacted") == "4"
+                   for _ in range(6))
+    assert wait_for(every_child_redacts, timeout=20, interval=0.25), \
+        "the new org default did not apply within the cache TTL"
+    assert sent_text(sim, "openai") == PII_REDACTED
 
 
 def test_bad_redaction_header_is_400(gw, sim, db, make_key):
@@ -591,3 +621,16 @@ def test_audit_log_is_append_only(ctl, db, org_factory, key_factory):
         db.execute("DELETE FROM audit_log WHERE id = %s", (row_id,))
     assert "append-only" in str(e.value)
     assert json.loads(audit_rows(db, key.org_id)[0]["detail"])["after"] == "US"
+
+
+def test_key_create_validates_the_allowlist(gw, sim, ctl, db, org_factory, key_factory):
+    org = org_factory()
+    cp = ctl.run("key-create", "--org", str(org), "--name", "bad", "--allowed-models", '["gpt-9"]',
+                 check=False)
+    assert cp.returncode == 1 and "gpt-9" in cp.stderr
+    assert db.scalar("SELECT COUNT(*) FROM api_keys WHERE org_id=%s", (org,)) == 0
+    key = key_factory(org, allowed_models=["claude-haiku-4-5", "gpt-4o-mini"])
+    assert json.loads(db.scalar("SELECT allowed_models FROM api_keys WHERE id=%s", (key.id,))) == \
+        ["claude-haiku-4-5", "gpt-4o-mini"]
+    served(gw.chat(key, model="gpt-4o-mini"), "openai", "gpt-4o-mini")
+    assert_error(gw.chat(key, model="gpt-4o"), 403, "model_not_allowed")
