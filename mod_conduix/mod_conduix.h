@@ -81,6 +81,9 @@ conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt);
  * child spooled a row, so healthy children look for spool files rarely. */
 int conduix_runtime_spool_due(conduix_runtime_t *rt);
 void conduix_runtime_spool_dirty(conduix_runtime_t *rt);
+/* Per-child cache of org governance settings (conduix_settings.c). */
+struct conduix_settings_cache *conduix_settings_cache_create(apr_pool_t *pchild);
+struct conduix_settings_cache *conduix_runtime_settings(conduix_runtime_t *rt);
 /* Upstream base URL and credential for a provider (directive first, then catalog). */
 void conduix_provider_endpoint(conduix_runtime_t *rt, const cx_provider_t *prov,
                                const char **base_url, const char **credential);
