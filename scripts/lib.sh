@@ -402,6 +402,18 @@ cx_sim_start() {
     return 1
 }
 
+# cx_sim_provider_url PORT PROVIDER: the simulator's base URL for PROVIDER, in the
+# shape the catalog's base_url has (the gateway appends /chat/completions,
+# /messages or /models/{model}:generateContent): Gemini's API lives under /v1beta,
+# every other provider (OpenAI-compatible, Anthropic) under /v1.
+cx_sim_provider_url() {
+    local port="$1" p="$2"
+    case "$p" in
+        google) printf 'http://127.0.0.1:%s/%s/v1beta\n' "$port" "$p" ;;
+        *)      printf 'http://127.0.0.1:%s/%s/v1\n' "$port" "$p" ;;
+    esac
+}
+
 cx_sim_stop() {
     local dir pid
     dir="$(cx_abspath "$1")"
