@@ -200,11 +200,13 @@ static int translate_message(mctx_t *m, const json_t *msg, size_t i, json_t *out
     return 1;
 }
 
+static int translate_tool_choice(mctx_t *m, const json_t *req, json_t *out);
+
 static int translate_tools(mctx_t *m, const json_t *req, json_t *out)
 {
     json_t *tools = json_object_get(req, "tools");
     if (!tools)
-        return 1;
+        return translate_tool_choice(m, req, out);
     if (!json_is_array(tools))
         return fail(m, "tools", "must be an array");
     json_t *otools = json_array();
@@ -234,6 +236,11 @@ static int translate_tools(mctx_t *m, const json_t *req, json_t *out)
         json_object_set_new(ot, "function", fn);
         json_array_append_new(otools, ot);
     }
+    return translate_tool_choice(m, req, out);
+}
+
+static int translate_tool_choice(mctx_t *m, const json_t *req, json_t *out)
+{
     json_t *tc = json_object_get(req, "tool_choice");
     if (!tc)
         return 1;
