@@ -632,8 +632,8 @@ def openai_models(provider: str, model_id: str | None) -> dict:
 # --------------------------------------------------------------------------
 # Anthropic Messages format (POST /<provider>/v1/messages)
 # --------------------------------------------------------------------------
-# As Anthropic's Messages API reference describes it: x-api-key and
-# anthropic-version headers; system as a string or text blocks; messages of
+# As Anthropic's Messages API reference describes it: x-api-key (or the key as a
+# Bearer token, as the current SDKs send it) and anthropic-version headers; system as a string or text blocks; messages of
 # user/assistant turns whose content is a string or blocks (text, image with a
 # base64 or url source, tool_use, tool_result); max_tokens required; tools with
 # input_schema.  Answers are Message objects; streams are SSE with "event:"
@@ -652,7 +652,9 @@ _ANTHROPIC_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "to
 
 
 def anthropic_auth(headers: dict[str, str], query: dict | None = None) -> SimError | None:
-    if not headers.get("x-api-key", "").strip():
+    # x-api-key, or the key as a Bearer token (what current official SDKs send)
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if not headers.get("x-api-key", "").strip() and not (scheme.lower() == "bearer" and token.strip()):
         return SimError(401, "x-api-key header is required", etype="authentication_error")
     if not headers.get("anthropic-version", "").strip():
         return SimError(400, "anthropic-version: header is required", etype="invalid_request_error")
