@@ -468,7 +468,8 @@ cx_chunk_action_t cx_anthropic_stream_event(apr_pool_t *p, cx_xstream_t *st, con
     if (!strcmp(type, "message_start")) {
         json_t *msg = json_object_get(doc, "message");
         read_usage(json_object_get(msg, "usage"), &st->usage);
-        cx_xstream_start(p, st, out);
+        /* The role chunk waits for the first content: an error event that comes
+         * before any (overloaded) can then still fall over to another provider. */
         return CX_CHUNK_FORWARD;
     }
     if (!strcmp(type, "content_block_start")) {

@@ -509,7 +509,6 @@ cx_chunk_action_t cx_gemini_stream_event(apr_pool_t *p, cx_xstream_t *st, const 
     if (json_is_object(err))
         return error_event(p, err, out);
     read_usage(json_object_get(doc, "usageMetadata"), &st->usage);
-    cx_xstream_start(p, st, out);
 
     json_t *cand = json_array_get(json_object_get(doc, "candidates"), 0);
     size_t j;

@@ -153,8 +153,17 @@ static int on_event(void *baton, const char *event_name, const char *data, apr_s
         stream_commit(c);
         return stream_done(c);
     case CX_CHUNK_ERROR:
-        stream_commit(c);
         c->error_event = 1;
+        if (!c->committed) {
+            /* Nothing reached the client yet: the next provider may still answer. */
+            const char *msg = NULL, *type, *param, *code;
+            if (out->nelts)
+                cx_openai_parse_error(c->event_pool, APR_ARRAY_IDX(out, 0, cx_chunk_t).data,
+                                      APR_ARRAY_IDX(out, 0, cx_chunk_t).len, &msg, &type, &param, &code);
+            c->failure = apr_psprintf(c->r->pool, "%s sent an error event before any output: %s",
+                                      c->dep->provider->name, msg ? msg : "(no message)");
+            return 1;
+        }
         if (out->nelts)
             stream_write_error(c, APR_ARRAY_IDX(out, 0, cx_chunk_t).data, APR_ARRAY_IDX(out, 0, cx_chunk_t).len);
         return 1;   /* an error event ends the stream */
@@ -285,8 +294,9 @@ static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *cr
         conduix_send_error_raw(r, (int)resp.status, cx_upstream_error_body(r->pool, &e));
         return ATTEMPT_CLIENT_ERROR;
     }
-    c->failure = apr_psprintf(r->pool, "%s: %s", c->dep->provider->name,
-                              resp.error ? resp.error : "transfer failed");
+    if (!(c->stream && c->error_event))   /* else c->failure says what the event said */
+        c->failure = apr_psprintf(r->pool, "%s: %s", c->dep->provider->name,
+                                  resp.error ? resp.error : "transfer failed");
     return ATTEMPT_RETRY;
 }
 

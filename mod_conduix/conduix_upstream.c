@@ -72,8 +72,8 @@ void conduix_upstream_endpoint(conduix_runtime_t *rt, const cx_deployment_t *dep
 
 /* ------------------------------------------------------------------ prepare */
 
-static void refuse(apr_pool_t *p, cx_upstream_error_t *e, int status, const char *type,
-                   const char *code, const char *message, const char *param)
+static void refuse(cx_upstream_error_t *e, int status, const char *type, const char *code,
+                   const char *message, const char *param)
 {
     memset(e, 0, sizeof *e);
     e->status = status;
@@ -81,7 +81,6 @@ static void refuse(apr_pool_t *p, cx_upstream_error_t *e, int status, const char
     e->code = code;
     e->message = message;
     e->param = param;
-    (void)p;
 }
 
 static const cx_ssrf_policy_t *byo_policy(conduix_req_t *ctx, apr_pool_t *p)
@@ -134,7 +133,7 @@ conduix_upstream_t *conduix_upstream_prepare(request_rec *r, conduix_req_t *ctx,
         break;
     }
     if (!body) {
-        refuse(p, refusal, 400, "invalid_request_error", NULL,
+        refuse(refusal, 400, "invalid_request_error", NULL,
                apr_psprintf(p, "The model '%s' (served by %s) cannot take this request: %s",
                             requested_model, dep->provider->name, err), param);
         return NULL;
@@ -147,7 +146,7 @@ conduix_upstream_t *conduix_upstream_prepare(request_rec *r, conduix_req_t *ctx,
         if (why) {
             CX_RLOG(APLOG_WARNING, r, ctx, "CX0321", "BYO endpoint %s refused by the SSRF guard: %s",
                     dep->provider->name, why);
-            refuse(p, refusal, 403, "permission_error", "upstream_address_forbidden",
+            refuse(refusal, 403, "permission_error", "upstream_address_forbidden",
                    apr_psprintf(p, "The BYO endpoint '%s' cannot be used: %s.", dep->provider->name, why),
                    "model");
             return NULL;

@@ -203,13 +203,16 @@ def test_stream_without_usage_is_still_billed(gw, live_key, sim, db, family, mod
 @pytest.mark.parametrize("provider,model", [("anthropic", "claude-haiku-4-5"),
                                             ("google", "gemini-2.5-flash")])
 def test_stream_cut_ends_with_an_error_event(gw, live_key, sim, provider, model):
-    sim.fault(provider=provider, cut_after_chunks=3)
+    # after 5 events text has reached the client (Anthropic: message_start,
+    # content_block_start, ping, 2 deltas), so the stream cannot fall over any more
+    sim.fault(provider=provider, cut_after_chunks=5)
     r = gw.chat(live_key, model=model, content="one two three four five", stream=True)
     assert r.status_code == 200
     events = list(iter_sse(r))
     assert events, "empty stream"
     assert all(e.data != "[DONE]" for e in events), "a cut stream must not end cleanly"
     assert "error" in events[-1].json(), events[-1].data
+    assert any((e.json().get("choices") or [{}])[0].get("delta", {}).get("content") for e in events[:-1])
 
 
 # --- tools ---------------------------------------------------------------------------
@@ -427,3 +430,19 @@ def test_bare_id_uses_the_chain(gw, live_key, sim):
     assert r.status_code == 200, r.text[:500]
     assert r.headers["x-conduix-provider"] != "groq"
     assert r.headers["x-conduix-fallback"] == "true"
+
+
+def test_error_event_before_any_output_falls_over(gw, live_key, sim):
+    """Anthropic may answer 200 and then send `event: error` (overloaded): when
+    nothing reached the client yet, the next provider of the chain serves."""
+    sse = ('event: message_start\ndata: {"type":"message_start","message":{"id":"msg_x","type":"message",'
+           '"role":"assistant","content":[],"model":"claude-haiku-4-5-20251001","stop_reason":null,'
+           '"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'
+           'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n')
+    sim.fault(provider="anthropic", body=sse, content_type="text/event-stream")
+    r = gw.chat(live_key, model="claude-haiku-4-5", content="hi", stream=True)
+    chunks, text = _stream(r)
+    assert r.headers["x-conduix-fallback"] == "true"
+    assert r.headers["x-conduix-provider"] != "anthropic"
+    assert text.startswith("Hello from ")
+    assert sim.count("anthropic") == 1

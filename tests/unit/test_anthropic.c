@@ -329,9 +329,8 @@ START_TEST(test_stream_error_event)
     cx_chunk_action_t last;
     const char *all = feed(&st, evs, 2, &last);
     ck_assert_int_eq(last, CX_CHUNK_ERROR);
-    const char *nl = strrchr(all, '\n');
-    ck_assert_ptr_nonnull(nl);
-    assert_json(nl + 1, strlen(nl + 1),
+    /* nothing went out before the error: the gateway may still fall over */
+    assert_json(all, strlen(all),
                 "{\"error\":{\"message\":\"Overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":\"overloaded_error\"}}");
     ck_assert(!st.completed);
 }
