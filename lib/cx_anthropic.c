@@ -432,7 +432,7 @@ static json_t *tool_delta(int index, const char *id, const char *name, const cha
 
 static int block_tool_index(const cx_xstream_t *st, json_int_t block)
 {
-    const char *k = apr_psprintf(st->pool, "%" JSON_INTEGER_FORMAT, block);
+    const char *k = apr_psprintf(st->pool, "%" APR_INT64_T_FMT, (apr_int64_t)block);
     intptr_t v = (intptr_t)apr_hash_get(st->block_tool, k, APR_HASH_KEY_STRING);
     return (int)v - 1;
 }
@@ -478,7 +478,7 @@ cx_chunk_action_t cx_anthropic_stream_event(apr_pool_t *p, cx_xstream_t *st, con
         const char *btype = json_string_value(json_object_get(block, "type"));
         if (btype && !strcmp(btype, "tool_use")) {
             int tool = st->tools++;
-            apr_hash_set(st->block_tool, apr_psprintf(st->pool, "%" JSON_INTEGER_FORMAT, index),
+            apr_hash_set(st->block_tool, apr_psprintf(st->pool, "%" APR_INT64_T_FMT, (apr_int64_t)index),
                          APR_HASH_KEY_STRING, (void *)(intptr_t)(tool + 1));
             cx_xstream_delta(p, st, out,
                              tool_delta(tool, json_string_value(json_object_get(block, "id")),

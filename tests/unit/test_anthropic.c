@@ -318,6 +318,26 @@ START_TEST(test_stream_tool_call_fragments)
 }
 END_TEST
 
+/* Fragments are routed by the block they name, even when blocks interleave. */
+START_TEST(test_stream_interleaved_tool_blocks)
+{
+    ev_t evs[] = {
+        {"content_block_start", "{\"type\":\"content_block_start\",\"index\":3,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t3\",\"name\":\"a\",\"input\":{}}}"},
+        {"content_block_start", "{\"type\":\"content_block_start\",\"index\":12,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t12\",\"name\":\"b\",\"input\":{}}}"},
+        {"content_block_delta", "{\"type\":\"content_block_delta\",\"index\":12,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"B\"}}"},
+        {"content_block_delta", "{\"type\":\"content_block_delta\",\"index\":3,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"A\"}}"},
+        {"content_block_delta", "{\"type\":\"content_block_delta\",\"index\":7,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"lost\"}}"},
+    };
+    cx_xstream_t st;
+    cx_xstream_init(&st, pool, "m", 0, "r", 1);
+    cx_chunk_action_t last;
+    const char *all = feed(&st, evs, sizeof evs / sizeof evs[0], &last);
+    ck_assert_ptr_nonnull(strstr(all, "\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"B\"}}]"));
+    ck_assert_ptr_nonnull(strstr(all, "\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"A\"}}]"));
+    ck_assert_ptr_null(strstr(all, "lost"));   /* a block that never started */
+}
+END_TEST
+
 START_TEST(test_stream_error_event)
 {
     ev_t evs[] = {
@@ -410,6 +430,7 @@ static Suite *anthropic_suite(void)
     tcase_add_test(tc, test_stop_reasons);
     tcase_add_test(tc, test_stream_text_golden);
     tcase_add_test(tc, test_stream_tool_call_fragments);
+    tcase_add_test(tc, test_stream_interleaved_tool_blocks);
     tcase_add_test(tc, test_stream_error_event);
     tcase_add_test(tc, test_stream_ignores_unknown_and_garbage);
     tcase_add_test(tc, test_errors_classified);
