@@ -27,6 +27,7 @@ APLOG_USE_MODULE(conduix);
 
 typedef struct {
     const char *key;
+    const char *model_id;     /* the resolved model: only its own answers are kept */
     int stream;
     apr_size_t max;           /* stop copying beyond this: the entry would not be kept */
     char *buf;
@@ -161,6 +162,7 @@ int conduix_cache_chat(request_rec *r, conduix_req_t *ctx, const json_t *req,
     apr_table_setn(r->headers_out, "x-conduix-cache", "MISS");
     capture_t *cap = apr_pcalloc(r->pool, sizeof *cap);
     cap->key = key;
+    cap->model_id = res->model->id;
     cap->stream = stream;
     apr_size_t max = (apr_size_t)conduix_conf_int(ctx->conf->cache_max_entry, CONDUIX_DEFAULT_CACHE_MAX_ENTRY);
     apr_size_t room = cx_state_kv_max(st);
@@ -183,6 +185,13 @@ static int cache_log_transaction(request_rec *r)
         ctx->usage.status != HTTP_OK || r->status != HTTP_OK || ctx->usage.cache_hit)
         return DECLINED;
     cx_usage_record_t *u = &ctx->usage;
+    /* A fallback's or a cheaper swap's answer stands in for the model asked for
+     * only while that choice holds; a hit must always be the model itself. */
+    if (u->fallback || !u->served_model || strcmp(u->served_model, cap->model_id)) {
+        CX_RLOG(APLOG_DEBUG, r, ctx, "CX0736", "answer not cached: served by %s instead of %s",
+                u->served_model ? u->served_model : "nothing", cap->model_id);
+        return DECLINED;
+    }
     apr_size_t len;
     char *entry = cap->stream
         ? cx_cache_entry_from_sse(r->pool, u->provider, u->served_model, u->prompt_tokens,

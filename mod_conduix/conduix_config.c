@@ -59,6 +59,8 @@ void *conduix_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->key_cache_ttl = MERGE(key_cache_ttl);
     c->catalog_refresh = MERGE(catalog_refresh);
     c->db_pool_max = MERGE(db_pool_max);
+    c->spool_dir = add->spool_dir ? add->spool_dir : base->spool_dir;
+    c->byo_allow = add->byo_allow ? add->byo_allow : base->byo_allow;
     c->shared_state = add->shared_state ? add->shared_state : base->shared_state;
     c->shared_state_size = MERGE(shared_state_size);
     c->breaker_threshold = MERGE(breaker_threshold);
@@ -184,6 +186,15 @@ static const char *parse_positive(cmd_parms *cmd, const char *arg, long long min
     return NULL;
 }
 
+static const char *set_spool_dir(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *dir = ap_server_root_relative(cmd->pool, arg);
+    if (!dir)
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->cmd->name, arg);
+    sconf(cmd)->spool_dir = dir;
+    return NULL;
+}
+
 static const char *set_max_body(cmd_parms *cmd, void *dummy, const char *arg)
 {
     long long v;
@@ -219,6 +230,21 @@ static const char *set_int(cmd_parms *cmd, void *dummy, const char *arg)
     return err;
 }
 
+/* ConduixByoAllowNetworks <cidr> [<cidr> ...]: networks BYO endpoints may reach
+ * although the SSRF guard would refuse them (loopback, private, ...). */
+static const char *set_byo_allow(cmd_parms *cmd, void *dummy, int argc, char *const argv[])
+{
+    if (argc < 1)
+        return apr_psprintf(cmd->pool, "%s takes one or more networks, e.g. 10.0.0.0/8 fd00::/8",
+                            cmd->cmd->name);
+    conduix_server_conf_t *c = sconf(cmd);
+    if (!c->byo_allow)
+        c->byo_allow = cx_ssrf_policy_create(cmd->pool);
+    for (int i = 0; i < argc; i++) {
+        const char *err = cx_ssrf_policy_allow(c->byo_allow, argv[i]);
+        if (err)
+            return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, argv[i], err);
+    }
 /* ConduixSharedState shm: where breakers, spend counters and the cache live. */
 static const char *set_shared_state(cmd_parms *cmd, void *dummy, const char *arg)
 {
@@ -283,6 +309,11 @@ const command_rec conduix_cmds[] = {
                   "Seconds between catalog reloads from the database, default 30"),
     AP_INIT_TAKE1(CONDUIX_DB_POOL_MAX, set_int, (void *)&db_pool_max_setting, RSRC_CONF,
                   "Database connections per child (default: threads per child)"),
+    AP_INIT_TAKE1(CONDUIX_SPOOL_DIR, set_spool_dir, NULL, RSRC_CONF,
+                  "Directory where usage rows wait while the database is unavailable "
+                  "(default: conduix-spool under DefaultRuntimeDir)"),
+    AP_INIT_TAKE_ARGV(CONDUIX_BYO_ALLOW_NETWORKS, set_byo_allow, NULL, RSRC_CONF,
+                      "Networks (CIDR) BYO endpoints may reach although private, loopback or reserved"),
     AP_INIT_TAKE1(CONDUIX_SHARED_STATE, set_shared_state, NULL, RSRC_CONF,
                   "Where state shared by every child lives: shm (default)"),
     AP_INIT_TAKE1(CONDUIX_SHARED_STATE_SIZE, set_shared_state_size, NULL, RSRC_CONF,

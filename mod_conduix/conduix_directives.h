@@ -12,6 +12,8 @@
 #define CONDUIX_KEY_CACHE_TTL      "ConduixKeyCacheTTL"
 #define CONDUIX_CATALOG_REFRESH    "ConduixCatalogRefresh"
 #define CONDUIX_DB_POOL_MAX        "ConduixDBPoolMax"
+#define CONDUIX_SPOOL_DIR          "ConduixSpoolDir"
+#define CONDUIX_BYO_ALLOW_NETWORKS "ConduixByoAllowNetworks"
 #define CONDUIX_SHARED_STATE       "ConduixSharedState"
 #define CONDUIX_SHARED_STATE_SIZE  "ConduixSharedStateSize"
 #define CONDUIX_BREAKER_THRESHOLD  "ConduixBreakerThreshold"

@@ -14,6 +14,7 @@
 #include "cx_error.h"
 #include "cx_http.h"
 #include "cx_openai.h"
+#include "cx_ssrf.h"
 #include "cx_store.h"
 
 extern module AP_MODULE_DECLARE_DATA conduix_module;
@@ -41,6 +42,8 @@ typedef struct {
     int key_cache_ttl;            /* seconds */
     int catalog_refresh;          /* seconds */
     int db_pool_max;
+    const char *spool_dir;        /* usage rows wait here while the database is down */
+    cx_ssrf_policy_t *byo_allow;  /* ConduixByoAllowNetworks; NULL = none */
     /* resilience: shared state, breakers, cache, budget alerts (conduix_resilience.h) */
     const char *shared_state;     /* "shm" */
     apr_off_t shared_state_size;  /* bytes; only the main server's value counts */
@@ -81,6 +84,17 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
  * balance it already used up before the cache entry expires. */
 void conduix_key_cache_charge(conduix_runtime_t *rt, uint64_t org_id, cx_nano_t amount);
 cx_http_pool *conduix_http_pool(conduix_runtime_t *rt);
+/* Record a usage row after the response: to the database, or to the spool when the
+ * database cannot take it; replays the spool once the database is back. */
+void conduix_usage_record(conduix_runtime_t *rt, request_rec *r, const cx_usage_record_t *u);
+conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt);
+/* Spool bookkeeping: "due" is true at most every few seconds, and at once after this
+ * child spooled a row, so healthy children look for spool files rarely. */
+int conduix_runtime_spool_due(conduix_runtime_t *rt);
+void conduix_runtime_spool_dirty(conduix_runtime_t *rt);
+/* Per-child cache of org governance settings (conduix_settings.c). */
+struct conduix_settings_cache *conduix_settings_cache_create(apr_pool_t *pchild);
+struct conduix_settings_cache *conduix_runtime_settings(conduix_runtime_t *rt);
 /* Upstream base URL and credential for a provider (directive first, then catalog). */
 void conduix_provider_endpoint(conduix_runtime_t *rt, const cx_provider_t *prov,
                                const char **base_url, const char **credential);
@@ -94,6 +108,7 @@ typedef struct {
     int have_key;
     int record_usage;             /* write cx_usage_record_t in log_transaction */
     cx_usage_record_t usage;
+    int anthropic_errors;         /* /v1/messages: errors in Anthropic's envelope */
 } conduix_req_t;
 
 conduix_req_t *conduix_req(request_rec *r);
@@ -111,6 +126,7 @@ void conduix_set_common_headers(request_rec *r, conduix_req_t *ctx);
 int conduix_api_models(request_rec *r, conduix_req_t *ctx);
 int conduix_api_chat(request_rec *r, conduix_req_t *ctx);
 int conduix_api_balance(request_rec *r, conduix_req_t *ctx);
+int conduix_api_messages(request_rec *r, conduix_req_t *ctx);
 
 #define CX_RLOG(level, r, ctx, msgid, fmt, ...) \
     ap_log_rerror(APLOG_MARK, level, 0, r, "[%s] " msgid ": " fmt, (ctx)->request_id, ##__VA_ARGS__)

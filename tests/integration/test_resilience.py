@@ -230,7 +230,7 @@ def _served(r) -> tuple[str, str, str]:
 
 def test_primary_503_falls_back_with_headers(res, chain, sim, db, live_key):
     sim.fault(provider="kimi", status=503, count=1)
-    r = _chat(res.gw, live_key, content="fall over please")
+    r = _chat(res.gw, live_key, content="fall over please", temperature=0)
     assert r.status_code == 200, r.text[:500]
     second = chain[1]
     assert _served(r) == (second["provider"], second["model"], "true")
@@ -243,6 +243,12 @@ def test_primary_503_falls_back_with_headers(res, chain, sim, db, live_key):
     assert len(rows) == 1
     assert (rows[0]["provider"], rows[0]["served_model"], rows[0]["fallback"], rows[0]["status"]) == \
         (second["provider"], second["model"], 1, 200)
+    # a fallback's answer is not cached as the primary's: once kimi is back, it answers
+    sim.reset()
+    again = _chat(res.gw, live_key, content="fall over please", temperature=0)
+    assert again.headers["x-conduix-cache"] == "MISS"
+    assert _served(again) == ("kimi", MODEL, "false")
+    assert sim.count("kimi") == 1
 
 
 def test_every_provider_failing_is_503(res, chain, sim, db, live_key):
