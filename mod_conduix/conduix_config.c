@@ -245,6 +245,9 @@ static const char *set_byo_allow(cmd_parms *cmd, void *dummy, int argc, char *co
         if (err)
             return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, argv[i], err);
     }
+    return NULL;
+}
+
 /* ConduixSharedState shm: where breakers, spend counters and the cache live. */
 static const char *set_shared_state(cmd_parms *cmd, void *dummy, const char *arg)
 {
