@@ -4,8 +4,12 @@
  *   conduixctl [--db DSN] COMMAND [options]      (DSN also from $CONDUIX_DB)
  *
  * Results go to stdout, one value per line; errors to stderr with exit status 1. */
+#include "cx_byo.h"
 #include "cx_dsn.h"
 #include "cx_jwt.h"
+#include "cx_governance.h"
+#include "cx_govstore.h"
+#include "cx_json.h"
 #include "cx_keys.h"
 #include "cx_password.h"
 #include "cx_price.h"
@@ -33,6 +37,15 @@ static const char usage_text[] =
     "  key-revoke --id ID\n"
     "  credits-grant --org ID --amount AMOUNT [--note TEXT]\n"
     "  balance --org ID\n"
+    "  key-set --id ID [--allowed-models JSON|null] [--region US|EU|APAC|none]\n"
+    "          [--pii-mode inherit|redact|off] [--swap-mode inherit|on|off]\n"
+    "          [--rate-limit N|none]\n"
+    "  org-set --org ID --name pii_default|swaps_enabled|swap_never_from|swap_never_to\n"
+    "          (--value VALUE | --reset)\n"
+    "  byo-add --org ID --slug SLUG --base-url URL [--credential-env VAR | --credential-file F]\n"
+    "          [--region US|EU|APAC] [--models JSON]\n"
+    "  byo-list --org ID\n"
+    "  byo-remove --org ID --slug SLUG\n"
     "  usage --org ID [--from T] [--to T] [--bucket day|hour] [--group-by model|key|provider]\n"
     "        [--key ID] [--direct] [--repeat N]   (T: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n"
     "  usage-rebuild-rollups [--org ID]\n"
@@ -194,6 +207,18 @@ static int cmd_key_create(cx_db *db, const opts_t *o)
     spec.mode = flag(o, "--test") ? CX_KEY_TEST : CX_KEY_LIVE;
     spec.scopes = opt(o, "--scopes");
     spec.allowed_models = opt(o, "--allowed-models");
+    if (spec.allowed_models) {
+        /* The same check as key-set: a key is never minted with an allowlist the
+         * gateway would have to refuse as malformed. */
+        cx_catalog_t *cat;
+        const char *cerr;
+        if (cx_store_load_catalog(db, pool, &cat, &cerr))
+            die("cannot load the model catalog: %s", cerr);
+        const char *why = cx_key_field_validate(pool, cat, CX_KEY_FIELD_ALLOWED_MODELS,
+                                                spec.allowed_models, &spec.allowed_models);
+        if (why)
+            die("--allowed-models: %s", why);
+    }
     spec.rate_limit_rpm = -1;
     if (opt(o, "--rate-limit")) {
         char *end;
@@ -246,6 +271,175 @@ static int cmd_balance(cx_db *db, const opts_t *o)
     if (rv > 0)
         die("no such organization");
     printf("%s\n", cx_nano_format(pool, balance));
+    return 0;
+}
+
+/* The actor of a governance change made from this CLI: the operator at this
+ * terminal. IP: the SSH client's address when run over SSH, else "local". One
+ * request id per invocation ties its audit rows together. */
+static cx_actor_t cli_actor(void)
+{
+    const char *ssh = getenv("SSH_CLIENT");
+    const char *ip = "local";
+    if (ssh && *ssh) {
+        const char *sp = strchr(ssh, ' ');
+        ip = sp ? apr_pstrndup(pool, ssh, (apr_size_t)(sp - ssh)) : ssh;
+    }
+    cx_actor_t a = { "operator", 0, "conduixctl", ip, cx_request_id_new(pool) };
+    return a;
+}
+
+static const cx_catalog_t *load_catalog(cx_db *db)
+{
+    cx_catalog_t *cat;
+    const char *err;
+    if (cx_store_load_catalog(db, pool, &cat, &err))
+        die("cannot load the model catalog: %s", err);
+    return cat;
+}
+
+static void print_change(const char *name, const cx_change_t *ch)
+{
+    if (ch->changed)
+        printf("%s: %s -> %s\n", name, ch->before ? ch->before : "null", ch->after ? ch->after : "null");
+    else
+        printf("%s: unchanged (%s)\n", name, ch->before ? ch->before : "null");
+}
+
+static int cmd_key_set(cx_db *db, const opts_t *o)
+{
+    static const struct {
+        const char *option;
+        cx_key_field_t field;
+    } options[] = {
+        {"--allowed-models", CX_KEY_FIELD_ALLOWED_MODELS}, {"--rate-limit", CX_KEY_FIELD_RATE_LIMIT},
+        {"--region", CX_KEY_FIELD_REGION}, {"--pii-mode", CX_KEY_FIELD_PII_MODE},
+        {"--swap-mode", CX_KEY_FIELD_SWAP_MODE},
+    };
+    enum { NOPT = sizeof options / sizeof options[0] };
+    uint64_t key_id = need_id(o, "--id");
+    const char *values[NOPT];
+    const cx_catalog_t *cat = NULL;
+    int any = 0;
+    /* Validate every value before changing anything. */
+    for (int i = 0; i < NOPT; i++) {
+        values[i] = NULL;
+        if (!flag(o, options[i].option))
+            continue;
+        const char *v = opt(o, options[i].option);
+        if (!v)
+            die("%s needs a value", options[i].option);
+        if (options[i].field == CX_KEY_FIELD_ALLOWED_MODELS && !cat)
+            cat = load_catalog(db);
+        const char *why = cx_key_field_validate(pool, cat, options[i].field, v, &values[i]);
+        if (why)
+            die("%s: %s", options[i].option, why);
+        any = 1;
+    }
+    if (!any)
+        die("key-set needs at least one of --allowed-models, --region, --pii-mode, --swap-mode, "
+            "--rate-limit\n%s", usage_text);
+    cx_actor_t actor = cli_actor();
+    for (int i = 0; i < NOPT; i++) {
+        if (!flag(o, options[i].option))
+            continue;
+        cx_change_t ch;
+        const char *err;
+        int rv = cx_store_key_set(db, pool, key_id, options[i].field, values[i], &actor, &ch, &err);
+        if (rv > 0)
+            die("no such key");
+        if (rv < 0)
+            die("%s", err);
+        print_change(cx_key_field_name(options[i].field), &ch);
+    }
+    return 0;
+}
+
+static int cmd_org_set(cx_db *db, const opts_t *o)
+{
+    uint64_t org_id = need_id(o, "--org");
+    const char *name = need(o, "--name");
+    const char *value = NULL;
+    if (flag(o, "--reset")) {
+        if (flag(o, "--value"))
+            die("give either --value or --reset");
+        if (!cx_org_setting_known(name))
+            die("%s", cx_org_setting_validate(pool, NULL, name, "", NULL));
+    }
+    else {
+        const char *why = cx_org_setting_validate(pool, load_catalog(db), name, need(o, "--value"),
+                                                  &value);
+        if (why)
+            die("%s", why);
+    }
+    cx_actor_t actor = cli_actor();
+    cx_change_t ch;
+    const char *err;
+    int rv = cx_store_org_setting_set(db, pool, org_id, name, value, &actor, &ch, &err);
+    if (rv > 0)
+        die("no such organization");
+    if (rv < 0)
+        die("%s", err);
+    print_change(name, &ch);
+    return 0;
+}
+
+/* BYO endpoints. The credential is read from a variable or a file, never from the
+ * command line (where ps and shell history would show it), and never printed. */
+static int cmd_byo_add(cx_db *db, const opts_t *o)
+{
+    cx_byo_t b = {0};
+    b.org_id = need_id(o, "--org");
+    b.slug = need(o, "--slug");
+    b.base_url = need(o, "--base-url");
+    b.region = opt(o, "--region");
+    b.models = opt(o, "--models");
+    if (opt(o, "--credential-env")) {
+        b.credential = getenv(opt(o, "--credential-env"));
+        if (!b.credential || !*b.credential)
+            die("the variable %s is empty", opt(o, "--credential-env"));
+    }
+    else if (opt(o, "--credential-file")) {
+        b.credential = read_password_file(opt(o, "--credential-file"));
+    }
+    const char *err;
+    uint64_t id;
+    if (cx_byo_add(db, pool, &b, &id, &err))
+        die("%s", err);
+    cx_store_audit(db, b.org_id, "operator", 0, "conduixctl", NULL, NULL, "byo.create",
+                   apr_psprintf(pool, "byo:%s", b.slug),
+                   apr_psprintf(pool, "{\"base_url\":%s}", cx_json_quote(pool, b.base_url)));
+    printf("%llu\n", (unsigned long long)id);
+    return 0;
+}
+
+static int cmd_byo_list(cx_db *db, const opts_t *o)
+{
+    apr_array_header_t *list;
+    const char *err;
+    if (cx_byo_list(db, pool, need_id(o, "--org"), &list, &err))
+        die("%s", err);
+    for (int i = 0; i < list->nelts; i++) {
+        const cx_byo_t *b = &APR_ARRAY_IDX(list, i, cx_byo_t);
+        printf("byo:%s\t%s\t%s\t%s\t%s\n", b->slug, b->base_url, b->region,
+               b->models ? b->models : "*", b->enabled ? "enabled" : "disabled");
+    }
+    return 0;
+}
+
+static int cmd_byo_remove(cx_db *db, const opts_t *o)
+{
+    const char *err;
+    uint64_t org = need_id(o, "--org");
+    const char *slug = need(o, "--slug");
+    int rv = cx_byo_remove(db, org, slug, &err);
+    if (rv < 0)
+        die("%s", err);
+    if (rv == 0)
+        die("the organization has no BYO endpoint '%s'", slug);
+    cx_store_audit(db, org, "operator", 0, "conduixctl", NULL, NULL, "byo.remove",
+                   apr_psprintf(pool, "byo:%s", slug), NULL);
+    printf("removed\n");
     return 0;
 }
 
@@ -364,7 +558,11 @@ int main(int argc, char **argv)
         {"migrate", cmd_migrate},           {"org-create", cmd_org_create},
         {"user-create", cmd_user_create},   {"key-create", cmd_key_create},
         {"key-revoke", cmd_key_revoke},     {"credits-grant", cmd_credits_grant},
-        {"balance", cmd_balance},           {"usage", cmd_usage},
+        {"balance", cmd_balance},
+        {"key-set", cmd_key_set},           {"org-set", cmd_org_set},
+        {"byo-add", cmd_byo_add},
+        {"byo-list", cmd_byo_list},         {"byo-remove", cmd_byo_remove},
+        {"usage", cmd_usage},
         {"usage-rebuild-rollups", cmd_usage_rebuild},
         {"dashboard-token", cmd_dashboard_token},
     };

@@ -11,6 +11,7 @@
 
 #define NAME_MAX_CHARS 200
 #define RATE_LIMIT_MAX 1000000
+#define ALLOWLIST_MAX_ENTRIES 200
 /* A cap above a billion credits is a typo, not a budget. */
 #define SPEND_CAP_MAX_NANO (1000000000LL * CX_NANO_PER_CREDIT)
 
@@ -20,6 +21,7 @@ void cx_key_policy_defaults(cx_key_policy_t *pol)
     pol->scopes = "inference";
     pol->rate_limit_rpm = -1;
     pol->pii_mode = "inherit";
+    pol->swap_mode = "inherit";
     pol->spend_cap_daily_nano = -1;
     pol->spend_cap_monthly_nano = -1;
     pol->mode = CX_KEY_LIVE;
@@ -68,11 +70,7 @@ static int parse_allowed(apr_pool_t *p, const json_t *v, const cx_catalog_t *cat
     if (!json_is_array(v))
         return fail(verr, "allowed_models", "allowed_models must be an array of model ids "
                                             "(or null to allow every model).");
-    size_t n = json_array_size(v);
-    if (n == 0)
-        return fail(verr, "allowed_models", "allowed_models must name at least one model; "
-                                            "use null to allow every model.");
-    if (n > CX_ALLOWLIST_MAX_ENTRIES)
+    if (json_array_size(v) > ALLOWLIST_MAX_ENTRIES)
         return fail(verr, "allowed_models", "allowed_models holds at most 200 entries.");
     json_t *clean = cx_json_own(p, json_array());
     size_t i;
@@ -81,9 +79,13 @@ static int parse_allowed(apr_pool_t *p, const json_t *v, const cx_catalog_t *cat
         const char *param = apr_psprintf(p, "allowed_models[%" APR_SIZE_T_FMT "]", i);
         if (!json_is_string(e))
             return fail(verr, param, apr_psprintf(p, "%s must be a string.", param));
-        const char *why = cx_allowlist_entry_check(p, cat, json_string_value(e));
+        /* One entry at a time, so the error can name its index. The rules are the
+         * gateway's own (cx_allowlist_validate), so what is accepted here is what
+         * the request path enforces. */
+        const char *why = cx_allowlist_validate(p, cx_json_dump(p, cx_json_own(p, json_pack("[O]", e)), NULL),
+                                                cat);
         if (why)
-            return fail(verr, param, apr_psprintf(p, "%s: %s.", param, why));
+            return fail(verr, param, apr_psprintf(p, "%s: %s", param, why));
         int dup = 0;
         size_t j;
         json_t *seen;
@@ -117,6 +119,16 @@ static int parse_pii(const json_t *v, cx_key_policy_t *out, cx_verr_t *verr)
         return fail(verr, "pii_mode", "pii_mode must be \"inherit\" (the organization's default), "
                                       "\"redact\" or \"off\".");
     out->pii_mode = !strcmp(s, "inherit") ? "inherit" : !strcmp(s, "redact") ? "redact" : "off";
+    return 1;
+}
+
+static int parse_swap(const json_t *v, cx_key_policy_t *out, cx_verr_t *verr)
+{
+    const char *s = json_string_value(v);
+    if (!s || (strcmp(s, "inherit") && strcmp(s, "on") && strcmp(s, "off")))
+        return fail(verr, "swap_mode", "swap_mode must be \"inherit\" (the organization's setting), "
+                                       "\"on\" or \"off\".");
+    out->swap_mode = !strcmp(s, "inherit") ? "inherit" : !strcmp(s, "on") ? "on" : "off";
     return 1;
 }
 
@@ -253,6 +265,10 @@ int cx_key_policy_parse(apr_pool_t *p, const json_t *body, const cx_catalog_t *c
             ok = parse_pii(v, out, verr);
             out->set |= CX_KP_PII_MODE;
         }
+        else if (!strcmp(k, "swap_mode")) {
+            ok = parse_swap(v, out, verr);
+            out->set |= CX_KP_SWAP_MODE;
+        }
         else if (!strcmp(k, "region")) {
             ok = parse_region(v, out, verr);
             out->set |= CX_KP_REGION;
@@ -276,7 +292,7 @@ int cx_key_policy_parse(apr_pool_t *p, const json_t *body, const cx_catalog_t *c
         else {
             return fail(verr, apr_pstrdup(p, k),
                         apr_psprintf(p, "Unknown field '%s'. Keys have name, allowed_models, "
-                                        "rate_limit, pii_mode, region, spend_cap, scopes%s.",
+                                        "rate_limit, pii_mode, swap_mode, region, spend_cap, scopes%s.",
                                      k, create ? " and mode" : ""));
         }
         if (!ok)
@@ -286,7 +302,7 @@ int cx_key_policy_parse(apr_pool_t *p, const json_t *body, const cx_catalog_t *c
         return fail(verr, "name", "name is required: give the key a name you will recognise.");
     if (!create && !(out->set & CX_KP_EDITABLE))
         return fail(verr, NULL, "Nothing to change: send at least one of name, allowed_models, "
-                                "rate_limit, pii_mode, region, spend_cap, scopes.");
+                                "rate_limit, pii_mode, swap_mode, region, spend_cap, scopes.");
     return 1;
 }
 
@@ -327,6 +343,8 @@ json_t *cx_key_policy_json(apr_pool_t *p, const cx_key_policy_t *pol, unsigned f
                                                                     : json_integer(pol->rate_limit_rpm));
     if (fields & CX_KP_PII_MODE)
         json_object_set_new(o, "pii_mode", json_string(pol->pii_mode ? pol->pii_mode : "inherit"));
+    if (fields & CX_KP_SWAP_MODE)
+        json_object_set_new(o, "swap_mode", json_string(pol->swap_mode ? pol->swap_mode : "inherit"));
     if (fields & CX_KP_REGION)
         json_object_set_new(o, "region", pol->region ? json_string(pol->region) : json_null());
     if (fields & (CX_KP_SPEND_CAP_DAILY | CX_KP_SPEND_CAP_MONTHLY)) {

@@ -22,9 +22,11 @@ enum {
     CX_KP_SPEND_CAP_DAILY = 1 << 6,
     CX_KP_SPEND_CAP_MONTHLY = 1 << 7,
     CX_KP_MODE = 1 << 8,
+    CX_KP_SWAP_MODE = 1 << 9,
 };
 #define CX_KP_EDITABLE (CX_KP_NAME | CX_KP_SCOPES | CX_KP_ALLOWED_MODELS | CX_KP_RATE_LIMIT | \
-                        CX_KP_PII_MODE | CX_KP_REGION | CX_KP_SPEND_CAP_DAILY | CX_KP_SPEND_CAP_MONTHLY)
+                        CX_KP_PII_MODE | CX_KP_REGION | CX_KP_SPEND_CAP_DAILY | CX_KP_SPEND_CAP_MONTHLY | \
+                        CX_KP_SWAP_MODE)
 
 typedef struct {
     unsigned set;                    /* CX_KP_* given */
@@ -33,6 +35,7 @@ typedef struct {
     const char *allowed_models;      /* compact JSON array text; NULL = every model */
     int64_t rate_limit_rpm;          /* -1 = unlimited */
     const char *pii_mode;            /* inherit | redact | off */
+    const char *swap_mode;           /* inherit | on | off (cheaper-model swaps, sql/030) */
     const char *region;              /* US | EU | APAC; NULL = any */
     int64_t spend_cap_daily_nano;    /* -1 = none */
     int64_t spend_cap_monthly_nano;  /* -1 = none */
@@ -51,16 +54,19 @@ typedef struct {
     const char *revoked_at;          /* NULL = active */
 } cx_api_key_t;
 
-/* Defaults of a new key: scopes "inference", every model, no limits, pii inherit, live. */
+/* Defaults of a new key: scopes "inference", every model, no limits, pii and swaps
+ * inherit, live. */
 void cx_key_policy_defaults(cx_key_policy_t *pol);
 
 /* Read a POST (create = 1: name required, mode allowed) or PATCH (create = 0) body
  * into out (fields not given keep out's values; out->set says which were given).
  * Unknown fields are refused. Returns 1, or 0 with verr naming the field:
  *   name             string, 1-200 characters
- *   allowed_models   null (every model) or an array of allowlist entries (cx_allowlist.h)
+ *   allowed_models   null (every model) or an array of allowlist entries (cx_allowlist.h;
+ *                    [] allows no model)
  *   rate_limit       null (unlimited) or requests per minute, 1-1000000
  *   pii_mode         "inherit" | "redact" | "off"
+ *   swap_mode        "inherit" | "on" | "off" (cheaper-model swaps)
  *   region           null | "US" | "EU" | "APAC"
  *   spend_cap        null (none), an amount (monthly cap), or {"daily": a|null, "monthly": a|null}
  *                    with a = credits as a decimal string or number, at least 0

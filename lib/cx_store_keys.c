@@ -11,7 +11,7 @@
     "region, spend_cap_daily_nano, spend_cap_monthly_nano, created_by_user_id, "               \
     "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                       \
     "DATE_FORMAT(last_used_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
-    "DATE_FORMAT(revoked_at, '%Y-%m-%dT%H:%i:%s.%fZ') FROM api_keys "
+    "DATE_FORMAT(revoked_at, '%Y-%m-%dT%H:%i:%s.%fZ'), swap_mode FROM api_keys "
 
 static int64_t nullable_i64(const char *s)
 {
@@ -44,6 +44,7 @@ static void key_from_row(const char **r, cx_api_key_t *k)
     k->created_at = r[13];
     k->last_used_at = r[14];
     k->revoked_at = r[15];
+    pol->swap_mode = r[16] ? r[16] : "inherit";
 }
 
 static cx_keys_rc_t fetch(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t key_id, int lock,
@@ -137,15 +138,16 @@ cx_keys_rc_t cx_keys_mint(cx_db *db, apr_pool_t *p, uint64_t org_id, const cx_ke
     if (cx_db_exec(db,
                    "INSERT INTO api_keys (org_id, name, key_hash, prefix, mode, scopes, allowed_models, "
                    "rate_limit_rpm, pii_mode, region, spend_cap_daily_nano, spend_cap_monthly_nano, "
-                   "created_by_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   NULL, &key_id, "usbssssssssss", org_id, pol->name, (const void *)hash,
+                   "created_by_user_id, swap_mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   NULL, &key_id, "usbsssssssssss", org_id, pol->name, (const void *)hash,
                    (size_t)CX_SHA256_LEN, cx_key_display_prefix(p, *secret),
                    pol->mode == CX_KEY_TEST ? "test" : "live", pol->scopes ? pol->scopes : "inference",
                    pol->allowed_models, i64_or_null(p, pol->rate_limit_rpm),
                    pol->pii_mode ? pol->pii_mode : "inherit", pol->region,
                    i64_or_null(p, pol->spend_cap_daily_nano), i64_or_null(p, pol->spend_cap_monthly_nano),
                    created_by_user_id ? apr_psprintf(p, "%" APR_UINT64_T_FMT, (apr_uint64_t)created_by_user_id)
-                                      : NULL))
+                                      : NULL,
+                   pol->swap_mode ? pol->swap_mode : "inherit"))
         return db_fail(db, p, err);
     if (fetch(db, p, org_id, key_id, 0, out, err) != CX_KEYS_OK) {
         cx_db_rollback(db);
@@ -182,6 +184,8 @@ static unsigned changed_fields(const cx_key_policy_t *a, const cx_key_policy_t *
         c |= CX_KP_PII_MODE;
     if (!same_str(a->region, b->region))
         c |= CX_KP_REGION;
+    if (!same_str(a->swap_mode, b->swap_mode))
+        c |= CX_KP_SWAP_MODE;
     if (a->spend_cap_daily_nano != b->spend_cap_daily_nano)
         c |= CX_KP_SPEND_CAP_DAILY;
     if (a->spend_cap_monthly_nano != b->spend_cap_monthly_nano)
@@ -220,6 +224,8 @@ cx_keys_rc_t cx_keys_update(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t 
         after.pii_mode = patch->pii_mode;
     if (set & CX_KP_REGION)
         after.region = patch->region;
+    if (set & CX_KP_SWAP_MODE)
+        after.swap_mode = patch->swap_mode;
     if (set & CX_KP_SPEND_CAP_DAILY)
         after.spend_cap_daily_nano = patch->spend_cap_daily_nano;
     if (set & CX_KP_SPEND_CAP_MONTHLY)
@@ -239,12 +245,12 @@ cx_keys_rc_t cx_keys_update(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t 
     }
     if (cx_db_exec(db,
                    "UPDATE api_keys SET name = ?, scopes = ?, allowed_models = ?, rate_limit_rpm = ?, "
-                   "pii_mode = ?, region = ?, spend_cap_daily_nano = ?, spend_cap_monthly_nano = ? "
-                   "WHERE org_id = ? AND id = ?",
-                   NULL, NULL, "ssssssssuu", after.name, after.scopes, after.allowed_models,
+                   "pii_mode = ?, region = ?, spend_cap_daily_nano = ?, spend_cap_monthly_nano = ?, "
+                   "swap_mode = ? WHERE org_id = ? AND id = ?",
+                   NULL, NULL, "sssssssssuu", after.name, after.scopes, after.allowed_models,
                    i64_or_null(p, after.rate_limit_rpm), after.pii_mode, after.region,
                    i64_or_null(p, after.spend_cap_daily_nano),
-                   i64_or_null(p, after.spend_cap_monthly_nano), org_id, key_id))
+                   i64_or_null(p, after.spend_cap_monthly_nano), after.swap_mode, org_id, key_id))
         return db_fail(db, p, err);
     const char *detail = audit_detail(p, cx_key_policy_json(p, &before.policy, changed),
                                       cx_key_policy_json(p, &after, changed));

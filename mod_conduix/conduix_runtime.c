@@ -47,6 +47,7 @@ struct conduix_runtime {
     apr_pool_t *keys_pool;
     cx_http_pool *http;
     apr_time_t spool_next_check;        /* guarded by lock */
+    struct conduix_settings_cache *settings;   /* org governance settings */
 };
 
 /* ------------------------------------------------------------ database pool */
@@ -244,6 +245,7 @@ static void copy_record(apr_pool_t *p, const cx_key_record_t *src, cx_key_record
     dst->allowed_models = src->allowed_models ? apr_pstrdup(p, src->allowed_models) : NULL;
     dst->region = src->region ? apr_pstrdup(p, src->region) : NULL;
     dst->pii_mode = src->pii_mode ? apr_pstrdup(p, src->pii_mode) : NULL;
+    dst->swap_mode = src->swap_mode ? apr_pstrdup(p, src->swap_mode) : NULL;
 }
 
 int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret,
@@ -338,6 +340,11 @@ cx_http_pool *conduix_http_pool(conduix_runtime_t *rt)
     return rt->http;
 }
 
+struct conduix_settings_cache *conduix_runtime_settings(conduix_runtime_t *rt)
+{
+    return rt->settings;
+}
+
 conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt)
 {
     return rt->conf;
@@ -378,6 +385,7 @@ conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
     apr_pool_create(&rt->keys_pool, pchild);
     rt->keys = apr_hash_make(rt->keys_pool);
     rt->http = cx_http_pool_create(pchild);
+    rt->settings = conduix_settings_cache_create(pchild);
 
     int threads = 1;
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);

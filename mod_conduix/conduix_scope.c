@@ -1,5 +1,7 @@
-/* Key scopes on the request path, and the calling key as an audit actor. */
+/* Key scopes on the request path; the calling key as an audit actor, and the audit
+ * row of a request its policy refused. */
 #include "mod_conduix.h"
+#include "cx_json.h"
 #include "cx_keys.h"
 #include "cx_scopes.h"
 
@@ -54,4 +56,23 @@ cx_audit_actor_t conduix_key_actor(request_rec *r, conduix_req_t *ctx)
         .request_id = ctx->request_id,
     };
     return a;
+}
+
+void conduix_audit_refusal(request_rec *r, conduix_req_t *ctx, const char *code, const char *model)
+{
+    /* A refused request is a governance event the organization can review; the
+     * refusal itself never depends on this row being written. */
+    conduix_runtime_t *rt = ctx->conf->runtime;
+    cx_db *db = rt ? conduix_db_acquire(rt, r) : NULL;
+    if (!db)
+        return;
+    cx_audit_actor_t actor = conduix_key_actor(r, ctx);
+    json_t *detail = cx_json_own(r->pool, json_pack("{s:s, s:s}", "code", code, "model",
+                                                    model ? model : ""));
+    if (cx_audit_record(db, ctx->key.org_id, &actor, "request.denied",
+                        apr_psprintf(r->pool, "key:%" APR_UINT64_T_FMT, (apr_uint64_t)ctx->key.key_id),
+                        cx_json_dump(r->pool, detail, NULL)))
+        CX_RLOG(APLOG_WARNING, r, ctx, "CX0602", "audit row for a refused request not written: %s",
+                cx_db_error(db));
+    conduix_db_release(rt, db);
 }

@@ -15,6 +15,7 @@
 #include "cx_error.h"
 #include "cx_http.h"
 #include "cx_openai.h"
+#include "cx_ssrf.h"
 #include "cx_store.h"
 #include "cx_usage.h"
 
@@ -44,6 +45,16 @@ typedef struct {
     int catalog_refresh;          /* seconds */
     int db_pool_max;
     const char *spool_dir;        /* usage rows wait here while the database is down */
+    cx_ssrf_policy_t *byo_allow;  /* ConduixByoAllowNetworks; NULL = none */
+    /* resilience: shared state, breakers, cache, budget alerts (conduix_resilience.h) */
+    const char *shared_state;     /* "shm" */
+    apr_off_t shared_state_size;  /* bytes; only the main server's value counts */
+    int breaker_threshold;
+    int breaker_open_seconds;
+    int cache_enabled;
+    int cache_ttl;                /* seconds */
+    int cache_max_entry;          /* bytes */
+    apr_array_header_t *budget_alerts;   /* conduix_alert_conf_t */
     conduix_runtime_t *runtime;   /* per child, set in child_init */
     const char *jwt_secret_file;  /* ConduixJWTSecretFile; NULL = /api/usage disabled */
     const unsigned char *jwt_secret;  /* read in post_config (as root), never logged */
@@ -86,6 +97,9 @@ conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt);
  * child spooled a row, so healthy children look for spool files rarely. */
 int conduix_runtime_spool_due(conduix_runtime_t *rt);
 void conduix_runtime_spool_dirty(conduix_runtime_t *rt);
+/* Per-child cache of org governance settings (conduix_settings.c). */
+struct conduix_settings_cache *conduix_settings_cache_create(apr_pool_t *pchild);
+struct conduix_settings_cache *conduix_runtime_settings(conduix_runtime_t *rt);
 /* Upstream base URL and credential for a provider (directive first, then catalog). */
 void conduix_provider_endpoint(conduix_runtime_t *rt, const cx_provider_t *prov,
                                const char **base_url, const char **credential);
@@ -99,6 +113,7 @@ typedef struct {
     int have_key;
     int record_usage;             /* write cx_usage_record_t in log_transaction */
     cx_usage_record_t usage;
+    int anthropic_errors;         /* /v1/messages: errors in Anthropic's envelope */
 } conduix_req_t;
 
 conduix_req_t *conduix_req(request_rec *r);
@@ -116,6 +131,7 @@ void conduix_set_common_headers(request_rec *r, conduix_req_t *ctx);
 int conduix_api_models(request_rec *r, conduix_req_t *ctx);
 int conduix_api_chat(request_rec *r, conduix_req_t *ctx);
 int conduix_api_balance(request_rec *r, conduix_req_t *ctx);
+int conduix_api_messages(request_rec *r, conduix_req_t *ctx);
 int conduix_api_keys(request_rec *r, conduix_req_t *ctx);            /* /v1/keys[/{id}] */
 int conduix_api_usage(request_rec *r, conduix_req_t *ctx);           /* /v1/account/usage[/{request_id}] */
 int conduix_api_audit(request_rec *r, conduix_req_t *ctx);           /* /v1/account/audit */
@@ -135,15 +151,14 @@ int conduix_query_args(request_rec *r, const char *const *allowed, apr_table_t *
 int conduix_query_int(request_rec *r, apr_table_t *args, const char *name, long long min,
                       long long max, long long dflt, long long *out);
 
-/* ---- key scopes, audit actor, allowlist (conduix_scope.c, conduix_allowlist.c) ---- */
+/* ---- key scopes and the audit actor (conduix_scope.c) ---- */
 /* OK when the authenticated key holds scope; else sends 403 insufficient_scope. */
 int conduix_require_scope(request_rec *r, conduix_req_t *ctx, const char *scope);
 /* The authenticated key as the actor of an audit row (IP, request id, prefix and name). */
 cx_audit_actor_t conduix_key_actor(request_rec *r, conduix_req_t *ctx);
-/* OK when the key's allowlist permits the resolved model; else audits request.denied
- * and sends 403 model_not_allowed (before any upstream call). */
-int conduix_check_allowlist(request_rec *r, conduix_req_t *ctx, const cx_catalog_t *cat,
-                            const char *requested, const cx_resolved_t *res);
+/* Write a request.denied audit row for a request refused by the key's policy
+ * (code: model_not_allowed, ...). Best effort: a failure is logged, never sent. */
+void conduix_audit_refusal(request_rec *r, conduix_req_t *ctx, const char *code, const char *model);
 
 #define CX_RLOG(level, r, ctx, msgid, fmt, ...) \
     ap_log_rerror(APLOG_MARK, level, 0, r, "[%s] " msgid ": " fmt, (ctx)->request_id, ##__VA_ARGS__)

@@ -1,4 +1,4 @@
-/* Unit tests for the account API's core: key scopes, model allowlists, key policy
+/* Unit tests for the account API's core: key scopes, key policy
  * parsing, pagination cursors, audit CSV and the usage time format. */
 #include <check.h>
 #include <stdlib.h>
@@ -9,7 +9,6 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
-#include "cx_allowlist.h"
 #include "cx_audit.h"
 #include "cx_catalog.h"
 #include "cx_cursor.h"
@@ -63,8 +62,10 @@ START_TEST(test_scopes_missing_is_the_escalation_rule)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ allowlists */
+/* ------------------------------------------------------------------ key policy */
 
+/* A small catalog for allowlist entries (the allowlist rules themselves are tested
+ * in test_allowlist.c). */
 static cx_catalog_t *catalog(void)
 {
     cx_catalog_t *c = cx_catalog_create(pool);
@@ -91,54 +92,6 @@ static cx_catalog_t *catalog(void)
     return c;
 }
 
-static int permits(const cx_catalog_t *c, const char *list, const char *requested)
-{
-    cx_resolved_t res;
-    int found = cx_catalog_resolve(c, requested, &res);
-    return cx_allowlist_permits(pool, c, list, requested, found ? &res : NULL);
-}
-
-START_TEST(test_allowlist_entries_and_matching)
-{
-    cx_catalog_t *c = catalog();
-    ck_assert_int_eq(permits(c, NULL, "gpt-4o-mini"), 1);                       /* no list */
-    ck_assert_int_eq(permits(c, "[\"gpt-4o-mini\"]", "gpt-4o-mini"), 1);
-    ck_assert_int_eq(permits(c, "[\"gpt-4o-mini\"]", "mini"), 1);               /* alias of it */
-    ck_assert_int_eq(permits(c, "[\"mini\"]", "gpt-4o-mini"), 1);               /* entry is the alias */
-    ck_assert_int_eq(permits(c, "[\"gpt-4o-mini\"]", "gpt-5-nano"), 0);
-    ck_assert_int_eq(permits(c, "[\"tier:budget\"]", "gpt-5-nano"), 1);
-    ck_assert_int_eq(permits(c, "[\"tier:budget\"]", "gpt-4o-mini"), 0);
-    /* a pinned entry allows only the pinned route */
-    ck_assert_int_eq(permits(c, "[\"together/llama-4-maverick\"]", "together/llama-4-maverick"), 1);
-    ck_assert_int_eq(permits(c, "[\"together/llama-4-maverick\"]", "llama-4-maverick"), 0);
-    ck_assert_int_eq(permits(c, "[\"llama-4-maverick\"]", "together/llama-4-maverick"), 1);
-    /* BYO */
-    ck_assert_int_eq(permits(c, "[\"byo:*\"]", "byo:acme/my-model"), 1);
-    ck_assert_int_eq(permits(c, "[\"byo:*\"]", "gpt-4o-mini"), 0);
-    ck_assert_int_eq(permits(c, "[\"byo:acme/*\"]", "byo:acme/x"), 1);
-    ck_assert_int_eq(permits(c, "[\"byo:acme/*\"]", "byo:acmecorp/x"), 0);
-    ck_assert_int_eq(permits(c, "[\"byo:acme/x\"]", "byo:acme/x"), 1);
-    ck_assert_int_eq(permits(c, "[\"byo:acme/x\"]", "byo:acme/y"), 0);
-    /* damaged lists never open access */
-    ck_assert_int_eq(permits(c, "not json", "gpt-4o-mini"), -1);
-    ck_assert_int_eq(permits(c, "{\"gpt-4o-mini\": 1}", "gpt-4o-mini"), -1);
-    ck_assert_int_eq(permits(c, "[\"gpt-4o-mini\", 3]", "gpt-4o-mini"), -1);
-    ck_assert_int_eq(permits(c, "[]", "gpt-4o-mini"), 0);
-    /* entry validation */
-    ck_assert_ptr_null(cx_allowlist_entry_check(pool, c, "mini"));
-    ck_assert_ptr_null(cx_allowlist_entry_check(pool, c, "tier:frontier"));
-    ck_assert_ptr_null(cx_allowlist_entry_check(pool, c, "byo:*"));
-    ck_assert_ptr_null(cx_allowlist_entry_check(pool, c, "byo:acme/*"));
-    ck_assert_ptr_nonnull(cx_allowlist_entry_check(pool, c, "tier:cheap"));
-    ck_assert_ptr_nonnull(cx_allowlist_entry_check(pool, c, "byo:"));
-    ck_assert_ptr_nonnull(cx_allowlist_entry_check(pool, c, "byo:Acme/x"));
-    ck_assert_ptr_nonnull(cx_allowlist_entry_check(pool, c, "gpt-9"));
-    ck_assert_ptr_nonnull(cx_allowlist_entry_check(pool, c, ""));
-}
-END_TEST
-
-/* ------------------------------------------------------------------ key policy */
-
 static int parse(const char *json, int create, cx_key_policy_t *pol, cx_verr_t *verr)
 {
     const char *err;
@@ -155,7 +108,8 @@ START_TEST(test_policy_parse_accepts_and_normalizes)
     ck_assert_int_eq(parse("{\"name\":\"acme\",\"allowed_models\":[\"mini\",\"tier:mid\",\"mini\"],"
                            "\"rate_limit\":120,\"pii_mode\":\"redact\",\"region\":\"EU\","
                            "\"spend_cap\":{\"daily\":\"1.5\",\"monthly\":2},"
-                           "\"scopes\":[\"account:read\",\"inference\"],\"mode\":\"test\"}", 1, &pol, &verr), 1);
+                           "\"scopes\":[\"account:read\",\"inference\"],\"mode\":\"test\",\"swap_mode\":\"off\"}", 1, &pol, &verr), 1);
+    ck_assert_str_eq(pol.swap_mode, "off");
     ck_assert_str_eq(pol.name, "acme");
     ck_assert_str_eq(pol.allowed_models, "[\"mini\",\"tier:mid\"]");
     ck_assert_int_eq(pol.rate_limit_rpm, 120);
@@ -197,6 +151,9 @@ START_TEST(test_policy_parse_names_the_field)
         {"{\"name\":\"k\",\"spend_cap\":true}", 1, "spend_cap"},
         {"{\"name\":\"k\",\"scopes\":\"inference,root\"}", 1, "scopes"},
         {"{\"name\":\"k\",\"region\":\"us\"}", 1, "region"},
+        {"{\"swap_mode\":\"sometimes\"}", 0, "swap_mode"},
+        {"{\"name\":\"k\",\"allowed_models\":[\"tier:cheap\"]}", 1, "allowed_models[0]"},
+        {"{\"name\":\"k\",\"allowed_models\":[\"byo:\"]}", 1, "allowed_models[0]"},
         {"{\"mode\":\"live\"}", 0, "mode"},
         {"{\"secret\":\"cx_live_x\"}", 0, "secret"},
     };
@@ -292,7 +249,6 @@ static Suite *account_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_scopes_has_and_normalize);
     tcase_add_test(tc, test_scopes_missing_is_the_escalation_rule);
-    tcase_add_test(tc, test_allowlist_entries_and_matching);
     tcase_add_test(tc, test_policy_parse_accepts_and_normalizes);
     tcase_add_test(tc, test_policy_parse_names_the_field);
     tcase_add_test(tc, test_cursor_round_trip_and_kind);
