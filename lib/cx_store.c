@@ -4,6 +4,7 @@
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
+#include <apr_time.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <errmsg.h>
@@ -19,6 +20,7 @@ struct cx_db {
     MYSQL *conn;
     apr_hash_t *stmts;       /* SQL text -> MYSQL_STMT*, prepared once per connection */
     int broken;
+    apr_time_t last_used;    /* last statement that reached the server */
     char error[512];
 };
 
@@ -98,11 +100,17 @@ int cx_db_ping(cx_db *db)
 {
     if (!cx_db_ok(db))
         return -1;
+    /* A connection used moments ago is alive; only an idle one may have been dropped
+     * by a server restart, failover or wait_timeout. This keeps the check off the
+     * hot path of a busy child. */
+    if (db->last_used && apr_time_now() - db->last_used < apr_time_from_sec(2))
+        return 0;
     if (mysql_ping(db->conn)) {
         set_error(db, "ping", mysql_errno(db->conn), mysql_error(db->conn));
         db->broken = 1;
         return -1;
     }
+    db->last_used = apr_time_now();
     return 0;
 }
 
@@ -208,6 +216,7 @@ static int run(cx_db *db, const char *sql, const char *fmt, va_list ap, MYSQL_ST
         set_error(db, "execute", mysql_stmt_errno(st), mysql_stmt_error(st));
         return -1;
     }
+    db->last_used = apr_time_now();
     *out = st;
     return 0;
 }

@@ -60,8 +60,15 @@ cx_audit_actor_t conduix_key_actor(request_rec *r, conduix_req_t *ctx)
 
 void conduix_audit_refusal(request_rec *r, conduix_req_t *ctx, const char *code, const char *model)
 {
+    ctx->denied_code = code;
+    ctx->denied_model = model;
+}
+
+void conduix_audit_refusal_write(request_rec *r, conduix_req_t *ctx)
+{
     /* A refused request is a governance event the organization can review; the
      * refusal itself never depends on this row being written. */
+    const char *code = ctx->denied_code, *model = ctx->denied_model;
     conduix_runtime_t *rt = ctx->conf->runtime;
     cx_db *db = rt ? conduix_db_acquire(rt, r) : NULL;
     if (!db)

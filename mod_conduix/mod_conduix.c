@@ -171,9 +171,12 @@ static int conduix_handler(request_rec *r)
 static int conduix_log_transaction(request_rec *r)
 {
     conduix_req_t *ctx = ap_get_module_config(r->request_config, &conduix_module);
-    if (!ctx || !ctx->record_usage)
+    if (!ctx)
         return DECLINED;
-    conduix_usage_record(ctx->conf->runtime, r, &ctx->usage);
+    if (ctx->denied_code)
+        conduix_audit_refusal_write(r, ctx);
+    if (ctx->record_usage)
+        conduix_usage_record(ctx->conf->runtime, r, &ctx->usage);
     return OK;
 }
 

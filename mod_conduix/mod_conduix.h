@@ -114,6 +114,8 @@ typedef struct {
     int record_usage;             /* write cx_usage_record_t in log_transaction */
     cx_usage_record_t usage;
     int anthropic_errors;         /* /v1/messages: errors in Anthropic's envelope */
+    const char *denied_code;      /* a policy refusal to audit after the response */
+    const char *denied_model;
 } conduix_req_t;
 
 conduix_req_t *conduix_req(request_rec *r);
@@ -156,9 +158,11 @@ int conduix_query_int(request_rec *r, apr_table_t *args, const char *name, long 
 int conduix_require_scope(request_rec *r, conduix_req_t *ctx, const char *scope);
 /* The authenticated key as the actor of an audit row (IP, request id, prefix and name). */
 cx_audit_actor_t conduix_key_actor(request_rec *r, conduix_req_t *ctx);
-/* Write a request.denied audit row for a request refused by the key's policy
- * (code: model_not_allowed, ...). Best effort: a failure is logged, never sent. */
+/* Note a request refused by the key's policy (code: model_not_allowed, ...); the
+ * request.denied audit row is written after the response, in log_transaction, so a
+ * refusal never waits for the database. Best effort: a failure is logged, never sent. */
 void conduix_audit_refusal(request_rec *r, conduix_req_t *ctx, const char *code, const char *model);
+void conduix_audit_refusal_write(request_rec *r, conduix_req_t *ctx);
 
 #define CX_RLOG(level, r, ctx, msgid, fmt, ...) \
     ap_log_rerror(APLOG_MARK, level, 0, r, "[%s] " msgid ": " fmt, (ctx)->request_id, ##__VA_ARGS__)
