@@ -240,6 +240,16 @@ static int load_list(cxa_t *c)
     return 0;
 }
 
+/* Form.scope_<scope> with ':' as '_' (HDF names cannot hold ':'). */
+static void mark_scope(cxa_t *c, const char *scope)
+{
+    char *name = apr_pstrcat(c->pool, "Form.scope_", scope, NULL);
+    for (char *p = name; *p; p++)
+        if (*p == ':')
+            *p = '_';
+    cxa_set(c, name, "1");
+}
+
 static void keep_form(cxa_t *c)
 {
     static const char *const fields[] = {"name", "mode", "allowed_models", "rate_limit", "region",
@@ -248,15 +258,17 @@ static void keep_form(cxa_t *c)
         cxa_set(c, apr_pstrcat(c->pool, "Form.", fields[i], NULL), cxa_param(c, fields[i]));
     apr_array_header_t *scopes = cxa_param_all(c, "scopes");
     for (int i = 0; i < scopes->nelts; i++)
-        cxa_set(c, apr_pstrcat(c->pool, "Form.scope.", APR_ARRAY_IDX(scopes, i, const char *), NULL), "1");
+        for (size_t k = 0; k < sizeof scope_names / sizeof scope_names[0]; k++)
+            if (!strcmp(APR_ARRAY_IDX(scopes, i, const char *), scope_names[k]))
+                mark_scope(c, scope_names[k]);
 }
 
 static int render_keys(cxa_t *c, int status)
 {
     if (load_list(c))
         return -1;
-    if (!hdf_get_obj(c->hdf, "Form.name") && !hdf_get_obj(c->hdf, "Form.scope"))
-        cxa_set(c, "Form.scope.inference", "1");
+    if (!hdf_get_obj(c->hdf, "Form.name"))
+        cxa_set(c, "Form.scope_inference", "1");
     return cxa_render(c, status, "keys.cs", "API keys");
 }
 
@@ -338,7 +350,7 @@ static void set_edit_form(cxa_t *c, const cx_table_t *t)
     const char *scopes = cx_table_get(t, 0, "scopes");
     for (size_t s = 0; s < sizeof scope_names / sizeof scope_names[0]; s++)
         if (scopes && strstr(scopes, scope_names[s]))
-            cxa_set(c, apr_pstrcat(c->pool, "Form.scope.", scope_names[s], NULL), "1");
+            mark_scope(c, scope_names[s]);
 }
 
 int cxa_page_key_edit(cxa_t *c)

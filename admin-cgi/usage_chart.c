@@ -73,6 +73,9 @@ void cxa_chart(cxa_t *c, const apr_array_header_t *days)
     cxa_set_int(c, "Chart.Right", W - PAD_R);
     cxa_set_int(c, "Chart.Top", PAD_T);
     cxa_set_int(c, "Chart.Bottom", H - PAD_B);
+    cxa_set_int(c, "Chart.AxisL", PAD_L - 6);
+    cxa_set_int(c, "Chart.AxisR", W - PAD_R + 6);
+    cxa_set_int(c, "Chart.LabelY", H - PAD_B + 18);
     cxa_set_int(c, "Chart.Empty", max_spend == 0 && max_req == 0);
 
     for (int t = 0; t <= TICKS; t++) {
