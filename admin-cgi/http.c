@@ -81,7 +81,7 @@ static void set_common(cxa_t *c, const char *title)
         cxa_set_int(c, "User.IsOwner", c->user.role == CX_ROLE_OWNER);
         cxa_set(c, "Org.Name", c->user.org_name);
         cxa_set(c, "Org.Plan", c->user.org_plan);
-        cxa_setf(c, "Org.Id", "%llu", (unsigned long long)c->user.org_id);
+        cxa_setf(c, "Org.Id", "%" APR_UINT64_T_FMT, (apr_uint64_t)c->user.org_id);
     }
 }
 
@@ -241,7 +241,7 @@ void cxa_setf(cxa_t *c, const char *name, const char *fmt, ...)
 
 void cxa_set_int(cxa_t *c, const char *name, long long v)
 {
-    cxa_setf(c, name, "%lld", v);
+    cxa_setf(c, name, "%" APR_INT64_T_FMT, (apr_int64_t)v);
 }
 
 void cxa_set_table(cxa_t *c, const char *prefix, const cx_table_t *t)

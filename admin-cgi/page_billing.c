@@ -104,7 +104,7 @@ int cxa_page_billing_grant(cxa_t *c)
                         &after, &err))
         return -1;
     cx_store_audit(c->db, org_id, "operator", c->user.id, c->user.email, c->ip, c->request_id,
-                   "credits.grant", apr_psprintf(c->pool, "org:%llu", (unsigned long long)org_id),
+                   "credits.grant", apr_psprintf(c->pool, "org:%" APR_UINT64_T_FMT, (apr_uint64_t)org_id),
                    apr_psprintf(c->pool, "{\"amount\":\"%s\",\"balance_after\":\"%s\",\"note\":%s}",
                                 cx_nano_format_short(c->pool, amount),
                                 cx_nano_format_short(c->pool, after),

@@ -301,7 +301,7 @@ int cxa_page_key_mint(cxa_t *c)
     json_object_set_new(detail, "mode", json_string(f.mode == CX_KEY_TEST ? "test" : "live"));
     if (cx_store_create_key(c->db, c->pool, &spec, &secret, &key_id, &err) ||
         cx_admin_key_set_policy(c->db, c->user.org_id, key_id, &f.pol) != 1 ||
-        cxa_audit(c, "key.create", apr_psprintf(c->pool, "key:%llu", (unsigned long long)key_id),
+        cxa_audit(c, "key.create", apr_psprintf(c->pool, "key:%" APR_UINT64_T_FMT, (apr_uint64_t)key_id),
                   cx_json_dump(c->pool, detail, NULL)) ||
         cx_db_commit(c->db)) {
         cx_db_rollback(c->db);
@@ -311,7 +311,7 @@ int cxa_page_key_mint(cxa_t *c)
            (unsigned long long)key_id, (unsigned long long)c->user.id);
     cxa_set(c, "NewKey.Secret", secret);
     cxa_set(c, "NewKey.Name", f.pol.name);
-    cxa_setf(c, "NewKey.Id", "%llu", (unsigned long long)key_id);
+    cxa_setf(c, "NewKey.Id", "%" APR_UINT64_T_FMT, (apr_uint64_t)key_id);
     cxa_flash(c, "ok", "Key created. Copy the secret now: it will not be shown again.");
     return render_keys(c, 200);
 }
@@ -385,7 +385,7 @@ int cxa_page_key_edit_post(cxa_t *c)
     if (cx_db_begin(c->db))
         return -1;
     if (cx_admin_key_set_policy(c->db, c->user.org_id, id, &f.pol) != 1 ||
-        cxa_audit(c, "key.update", apr_psprintf(c->pool, "key:%llu", (unsigned long long)id),
+        cxa_audit(c, "key.update", apr_psprintf(c->pool, "key:%" APR_UINT64_T_FMT, (apr_uint64_t)id),
                   cx_json_dump(c->pool, detail, NULL)) ||
         cx_db_commit(c->db)) {
         cx_db_rollback(c->db);
@@ -405,7 +405,7 @@ int cxa_page_key_revoke(cxa_t *c)
     if (cx_db_begin(c->db))
         return -1;
     if (cx_store_revoke_key(c->db, id, &err) ||
-        cxa_audit(c, "key.revoke", apr_psprintf(c->pool, "key:%llu", (unsigned long long)id),
+        cxa_audit(c, "key.revoke", apr_psprintf(c->pool, "key:%" APR_UINT64_T_FMT, (apr_uint64_t)id),
                   apr_psprintf(c->pool, "{\"name\":%s,\"prefix\":%s}",
                                cx_json_quote(c->pool, cx_table_get(&t, 0, "name")),
                                cx_json_quote(c->pool, cx_table_get(&t, 0, "prefix")))) ||

@@ -170,7 +170,7 @@ int cxa_page_accept_post(cxa_t *c)
         return cxa_fail(c, 409, err);
     cx_store_audit(c->db, inv.org_id, "user", user_id, inv.email, c->ip, c->request_id,
                    "member.join", inv.email,
-                   apr_psprintf(c->pool, "{\"role\":\"%s\",\"invite_id\":%llu}",
-                                cx_role_name(inv.role), (unsigned long long)inv.id));
+                   apr_psprintf(c->pool, "{\"role\":\"%s\",\"invite_id\":%" APR_UINT64_T_FMT "}",
+                                cx_role_name(inv.role), (apr_uint64_t)inv.id));
     return cxa_redirect(c, "/login?msg=joined");
 }

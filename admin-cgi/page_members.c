@@ -119,8 +119,8 @@ int cxa_page_member_invite(cxa_t *c)
         return -1;
     if (cx_admin_invite_create(c->db, c->user.org_id, email, role, hash, c->user.id, ttl, &invite_id) ||
         cxa_audit(c, "member.invite", email,
-                  apr_psprintf(c->pool, "{\"role\":\"%s\",\"invite_id\":%llu}", cx_role_name(role),
-                               (unsigned long long)invite_id)) ||
+                  apr_psprintf(c->pool, "{\"role\":\"%s\",\"invite_id\":%" APR_UINT64_T_FMT "}", cx_role_name(role),
+                               (apr_uint64_t)invite_id)) ||
         cx_db_commit(c->db)) {
         cx_db_rollback(c->db);
         return -1;
@@ -212,6 +212,6 @@ int cxa_page_invite_revoke(cxa_t *c)
         return -1;
     if (rv == 0)
         return cxa_fail(c, 404, "There is no such pending invitation.");
-    cxa_audit(c, "member.invite_revoke", apr_psprintf(c->pool, "invite:%llu", (unsigned long long)id), NULL);
+    cxa_audit(c, "member.invite_revoke", apr_psprintf(c->pool, "invite:%" APR_UINT64_T_FMT, (apr_uint64_t)id), NULL);
     return cxa_redirect(c, "/members?done=revoked");
 }

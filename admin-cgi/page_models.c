@@ -188,8 +188,8 @@ static const char *store_credential(cxa_t *c, const char *cred, const char *slug
         return NULL;
     }
     const char *sealed = cx_secretbox_seal(c->pool, key,
-                                           cred, apr_psprintf(c->pool, "byo:%llu:%s",
-                                                              (unsigned long long)c->user.org_id, slug));
+                                           cred, apr_psprintf(c->pool, "byo:%" APR_UINT64_T_FMT ":%s",
+                                                              (apr_uint64_t)c->user.org_id, slug));
     memset(key, 0, sizeof key);
     if (!sealed)
         *error = "Credential: encryption failed.";

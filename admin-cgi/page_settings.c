@@ -190,8 +190,8 @@ int cxa_page_settings_post(cxa_t *c)
             goto fail;
     }
     json_t *detail = cx_json_own(c->pool, json_pack("{s:O}", "changes", changes));
-    if (cxa_audit(c, "settings.update", apr_psprintf(c->pool, "org:%llu",
-                                                    (unsigned long long)c->user.org_id),
+    if (cxa_audit(c, "settings.update", apr_psprintf(c->pool, "org:%" APR_UINT64_T_FMT,
+                                                    (apr_uint64_t)c->user.org_id),
                   cx_json_dump(c->pool, detail, NULL)) ||
         cx_db_commit(c->db))
         goto fail;

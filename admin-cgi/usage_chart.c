@@ -107,7 +107,7 @@ void cxa_chart(cxa_t *c, const apr_array_header_t *days)
         cxa_setf(c, apr_pstrcat(c->pool, pfx, "cy", NULL), "%.1f", cy);
         cxa_set(c, apr_pstrcat(c->pool, pfx, "day", NULL), d->day);
         cxa_set(c, apr_pstrcat(c->pool, pfx, "spend", NULL), cx_nano_format_short(c->pool, d->spend_nano));
-        cxa_setf(c, apr_pstrcat(c->pool, pfx, "requests", NULL), "%llu", d->requests);
+        cxa_setf(c, apr_pstrcat(c->pool, pfx, "requests", NULL), "%" APR_UINT64_T_FMT, (apr_uint64_t)d->requests);
         points = apr_psprintf(c->pool, "%s%s%.1f,%.1f", points, *points ? " " : "", cx, cy);
         if (i % label_every == 0) {
             const char *lp = apr_psprintf(c->pool, "Chart.Labels.%d.", nl++);

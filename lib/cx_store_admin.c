@@ -492,7 +492,7 @@ int cx_admin_audit_search(cx_db *db, apr_pool_t *p, const cx_admin_audit_filter_
                                        "ip", "request_id", "action", "target", "detail"};
     const char *actor = like_literal(p, f->actor);
     cx_rows_t rows;
-    if (cx_db_query(db, p, "SELECT COUNT(*) FROM audit_log " AUDIT_WHERE, "usssssssss", &rows,
+    if (cx_db_query(db, p, "SELECT COUNT(*) FROM audit_log " AUDIT_WHERE, "ussssssssss", &rows,
                     f->org_id, f->from, f->from, f->to, f->to, f->action, f->action, actor, actor,
                     f->request_id, f->request_id))
         return -1;
