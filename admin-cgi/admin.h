@@ -84,6 +84,9 @@ const char *cxa_credits(cxa_t *c, const char *nano_text);
 cx_catalog_t *cxa_catalog(cxa_t *c);
 /* Audit row for an action of the signed-in user (detail: JSON text or NULL). */
 int cxa_audit(cxa_t *c, const char *action, const char *target, const char *detail_json);
+/* Same with an explicit actor type ("operator" for platform-operator actions). */
+int cxa_audit_as(cxa_t *c, const char *actor_type, const char *action, const char *target,
+                 const char *detail_json);
 /* Parse a credits amount typed by a user: "" -> *out = -1 (none). 0 ok, -1 malformed. */
 int cxa_parse_credits_opt(const char *text, cx_nano_t *out);
 

@@ -278,8 +278,13 @@ cx_catalog_t *cxa_catalog(cxa_t *c)
 
 int cxa_audit(cxa_t *c, const char *action, const char *target, const char *detail_json)
 {
-    int rv = cx_store_audit(c->db, c->user.org_id, c->user.is_operator ? "operator" : "user",
-                            c->user.id, c->user.email, c->ip, c->request_id, action, target,
+    return cxa_audit_as(c, "user", action, target, detail_json);
+}
+
+int cxa_audit_as(cxa_t *c, const char *actor_type, const char *action, const char *target,
+                 const char *detail_json)
+{
+    int rv = cx_store_audit(c->db, c->user.org_id, actor_type, c->user.id, c->user.email, c->ip, c->request_id, action, target,
                             detail_json);
     if (rv)
         cx_log(CX_LOG_ERR, c->request_id, "CXA0503", "audit row for %s not written: %s", action,

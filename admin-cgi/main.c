@@ -123,11 +123,32 @@ static const char *env_or(const char *name, const char *dflt)
 }
 
 /* A minimal response before the CGI kit is set up (or when it cannot be). */
+/* httpd's cgid breaks the connection when a CGI exits without reading the request
+ * body it was sent: consume what is left (bounded; bigger bodies are refused by httpd's
+ * LimitRequestBody before the CGI starts). */
+static void drain_body(void)
+{
+    char buf[8192];
+    size_t total = 0, n;
+    const char *clen = getenv("CONTENT_LENGTH");
+    if (!clen || !*clen || !strcmp(clen, "0"))
+        return;
+    while (total < 4 * MAX_BODY && (n = fread(buf, 1, sizeof buf, stdin)) > 0)
+        total += n;
+}
+
+static int early_fail_with(int status, const char *header, const char *text)
+{
+    drain_body();
+    printf("Status: %d\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n"
+           "X-Content-Type-Options: nosniff\r\n%s%s\r\n%s\n", status, header ? header : "",
+           header ? "\r\n" : "", text);
+    return 0;
+}
+
 static int early_fail(int status, const char *text)
 {
-    printf("Status: %d\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n"
-           "X-Content-Type-Options: nosniff\r\n\r\n%s\n", status, text);
-    return 0;
+    return early_fail_with(status, NULL, text);
 }
 
 static int dispatch(cxa_t *c)
@@ -215,6 +236,9 @@ int main(int argc, const char *const *argv)
     if (strtol(clen, NULL, 10) > MAX_BODY || strlen(clen) > 9)
         return early_fail(413, "The request body is too large.");
     c->method = env_or("REQUEST_METHOD", "GET");
+    if (strcmp(c->method, "GET") && strcmp(c->method, "HEAD") && strcmp(c->method, "POST")) {
+        return early_fail_with(405, "Allow: GET, HEAD, POST", "The dashboard accepts GET and POST only.");
+    }
     if (!strcmp(c->method, "POST")) {
         const char *ctype = env_or("CONTENT_TYPE", "");
         if (strncmp(ctype, "application/x-www-form-urlencoded", 33))

@@ -154,7 +154,7 @@ int cxa_page_provider_update(cxa_t *c)
         return -1;
     if (cx_admin_provider_set_budget(c->db, name, budget, hard_cap) != 1 ||
         cx_admin_setting_put(c->db, 0, webhook_setting(c->pool, name), hooks) ||
-        cxa_audit(c, "provider.update", apr_pstrcat(c->pool, "provider:", name, NULL),
+        cxa_audit_as(c, "operator", "provider.update", apr_pstrcat(c->pool, "provider:", name, NULL),
                   cx_json_dump(c->pool, detail, NULL)) ||
         cx_db_commit(c->db)) {
         cx_db_rollback(c->db);

@@ -8,8 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-#define W 760
-#define H 240
+#define W 1000
+#define H 280
 #define PAD_L 56
 #define PAD_R 52
 #define PAD_T 14
@@ -29,22 +29,26 @@ static double nice_step(double max)
     return 10 * mag;
 }
 
-static const char *tick_label(apr_pool_t *p, double v, int money)
+/* Tick labels with as many decimals as the step needs (0.000005 steps need six),
+ * so that no two ticks read the same. */
+static const char *tick_label(apr_pool_t *p, double v, double step, int money)
 {
-    if (money) {
-        if (v >= 1000)
-            return apr_psprintf(p, "%.0f", v);
-        if (v >= 10 || v == 0)
-            return apr_psprintf(p, "%.0f", v);
-        if (v >= 0.1)
-            return apr_psprintf(p, "%.2f", v);
-        return apr_psprintf(p, "%.4f", v);
+    if (!money) {
+        if (v >= 1e6)
+            return apr_psprintf(p, "%.1fM", v / 1e6);
+        if (v >= 1e4)
+            return apr_psprintf(p, "%.0fK", v / 1e3);
+        return apr_psprintf(p, "%.0f", v);
     }
-    if (v >= 1e6)
-        return apr_psprintf(p, "%.1fM", v / 1e6);
-    if (v >= 1e4)
-        return apr_psprintf(p, "%.0fK", v / 1e3);
-    return apr_psprintf(p, "%.0f", v);
+    int decimals = 0;
+    double scaled = step;
+    while (decimals < 9 && fabs(scaled - floor(scaled + 0.5)) > 1e-9 * (scaled > 1 ? scaled : 1)) {
+        scaled *= 10;
+        decimals++;
+    }
+    if (decimals < 2 && v < 1000 && step < 1)
+        decimals = 2;
+    return apr_psprintf(p, "%.*f", decimals, v);
 }
 
 void cxa_chart(cxa_t *c, const apr_array_header_t *days)
@@ -83,8 +87,8 @@ void cxa_chart(cxa_t *c, const apr_array_header_t *days)
         const char *pfx = apr_psprintf(c->pool, "Chart.Ticks.%d.", t);
         cxa_setf(c, apr_pstrcat(c->pool, pfx, "y", NULL), "%.1f", y);
         cxa_setf(c, apr_pstrcat(c->pool, pfx, "ty", NULL), "%.1f", y + 4);
-        cxa_set(c, apr_pstrcat(c->pool, pfx, "spend", NULL), tick_label(c->pool, spend_step * t, 1));
-        cxa_set(c, apr_pstrcat(c->pool, pfx, "requests", NULL), tick_label(c->pool, req_step * t, 0));
+        cxa_set(c, apr_pstrcat(c->pool, pfx, "spend", NULL), tick_label(c->pool, spend_step * t, spend_step, 1));
+        cxa_set(c, apr_pstrcat(c->pool, pfx, "requests", NULL), tick_label(c->pool, req_step * t, req_step, 0));
     }
 
     const char *points = "";

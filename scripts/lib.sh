@@ -32,7 +32,7 @@ CX_DEBIAN_PACKAGES=(build-essential autoconf automake libtool pkg-config
     apache2 apache2-dev libapr1-dev libaprutil1-dev libcurl4-openssl-dev
     libjansson-dev libssl-dev libmariadb-dev mariadb-server mariadb-client
     clearsilver-dev libcrypt-dev check python3 python3-pytest python3-requests
-    python3-pymysql curl)
+    python3-pymysql curl libjwt-dev chromium nodejs)
 
 CX_CONFIGURE_FLAGS=(--with-apxs="$CX_APXS" --enable-werror)
 
@@ -229,6 +229,7 @@ cx_build() {
         make -j2 >&2 || { cx_err "make failed"; exit 1; }
         [[ -f "$CX_MODULE_SO" ]] || { cx_err "build finished but $CX_MODULE_SO is missing"; exit 1; }
         [[ -x "$CX_CTL" ]] || { cx_err "build finished but $CX_CTL is missing"; exit 1; }
+        [[ -x "$CX_ROOT/admin-cgi/conduix-admin" ]] || { cx_err "build finished but admin-cgi/conduix-admin is missing"; exit 1; }
     )
 }
 
@@ -556,6 +557,7 @@ ScriptAlias /dashboard \"$CX_ROOT/admin-cgi/conduix-admin\"
 </Directory>
 <Location /dashboard>
     Require all granted
+    LimitRequestBody 65536
     SetEnv CONDUIX_DB_DSN \"$dash_dsn\"
     SetEnv CONDUIX_TEMPLATE_DIR \"$CX_ROOT/templates\"
     SetEnv CONDUIX_JWT_SECRET_FILE \"$dir/dashboard/jwt.secret\"

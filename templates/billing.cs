@@ -39,7 +39,7 @@
       <td><span class="badge kind kind-<?cs var:l.kind ?>"><?cs var:l.kind ?></span></td>
       <td class="num <?cs if:l.negative == "1" ?>neg<?cs else ?>pos<?cs /if ?>"><?cs var:l.amount ?></td>
       <td class="num"><?cs var:l.balance ?></td>
-      <td><?cs var:l.note ?><?cs if:l.actor ?> <span class="sub"><?cs var:l.actor ?></span><?cs /if ?></td>
+      <td><?cs var:l.note ?><?cs if:l.kind == "charge" ?><span class="sub">key #<?cs var:l.actor ?></span><?cs elif:l.actor ?><span class="sub"><?cs var:l.actor ?></span><?cs /if ?></td>
       <td><?cs if:l.request_id ?><code><?cs var:l.request_id ?></code><?cs /if ?></td>
     </tr>
     <?cs /each ?></tbody>

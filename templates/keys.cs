@@ -42,17 +42,19 @@
 <section class="card flush">
   <?cs if:subcount(Keys) == #0 ?><p class="empty">No keys yet.</p><?cs else ?>
   <table class="table" id="keys">
-    <thead><tr><th>Name</th><th>Prefix</th><th>Scopes</th><th>Allowed models</th><th>Limits</th><th>Region · PII</th><th>Caps (day / month)</th><th>Last used</th><th></th></tr></thead>
+    <thead><tr><th>Name</th><th>Key</th><th>Scopes</th><th>Policy</th><th>Caps (day / month)</th><th>Last used</th><th></th></tr></thead>
     <tbody>
     <?cs each:k = Keys ?><tr class="<?cs if:k.revoked_at ?>revoked<?cs /if ?>" data-key-id="<?cs var:k.id ?>">
       <td><div class="strong key-name"><?cs var:k.name ?></div><span class="sub">created <?cs var:k.created_at ?><?cs if:k.created_by_email ?> by <?cs var:k.created_by_email ?><?cs /if ?></span></td>
-      <td><code><?cs var:k.prefix ?>…</code> <?cs if:k.mode == "test" ?><span class="badge test">test</span><?cs /if ?></td>
+      <td class="nowrap"><code><?cs var:k.prefix ?>…</code> <?cs if:k.mode == "test" ?><span class="badge test">test</span><?cs /if ?></td>
       <td><?cs var:k.scopes ?></td>
-      <td><?cs if:k.allowed ?><span class="clip"><?cs var:k.allowed ?></span><?cs else ?><span class="muted">all</span><?cs /if ?></td>
-      <td><?cs if:k.rate_limit_rpm ?><?cs var:k.rate_limit_rpm ?>/min<?cs else ?><span class="muted">none</span><?cs /if ?></td>
-      <td><?cs if:k.region ?><span class="badge region"><?cs var:k.region ?></span><?cs else ?><span class="muted">any</span><?cs /if ?> · <?cs var:k.pii_mode ?></td>
-      <td><?cs alt:k.cap_daily ?>–<?cs /alt ?> / <?cs alt:k.cap_monthly ?>–<?cs /alt ?></td>
-      <td><?cs if:k.revoked_at ?><span class="badge revoked">revoked <?cs var:k.revoked_at ?></span><?cs elif:k.last_used_at ?><?cs var:k.last_used_at ?><?cs else ?><span class="muted">never</span><?cs /if ?></td>
+      <td class="policy">
+        <div><span class="k">models</span><?cs if:k.allowed ?><span class="clip"><?cs var:k.allowed ?></span><?cs else ?>all<?cs /if ?></div>
+        <div><span class="k">rate</span><?cs if:k.rate_limit_rpm ?><?cs var:k.rate_limit_rpm ?>/min<?cs else ?>unlimited<?cs /if ?></div>
+        <div><span class="k">region</span><?cs if:k.region ?><?cs var:k.region ?><?cs else ?>any<?cs /if ?> <span class="k">PII</span><?cs var:k.pii_mode ?></div>
+      </td>
+      <td class="nowrap"><?cs alt:k.cap_daily ?>–<?cs /alt ?> / <?cs alt:k.cap_monthly ?>–<?cs /alt ?></td>
+      <td><?cs if:k.revoked_at ?><span class="badge revoked">revoked</span><span class="sub"><?cs var:k.revoked_at ?></span><?cs elif:k.last_used_at ?><?cs var:k.last_used_at ?><?cs else ?><span class="muted">never</span><?cs /if ?></td>
       <td class="actions"><?cs if:k.can_manage == "1" ?><a class="btn btn-ghost btn-sm" href="<?cs var:Base ?>/keys/edit?id=<?cs var:k.id ?>">Edit</a><form method="post" action="<?cs var:Base ?>/keys/revoke" class="inline" data-confirm="Revoke this key? Calls with it will be refused."><?cs call:csrf() ?><input type="hidden" name="id" value="<?cs var:k.id ?>"><button type="submit" class="btn btn-danger btn-sm">Revoke</button></form><?cs /if ?></td>
     </tr>
     <?cs /each ?></tbody>

@@ -28,7 +28,7 @@ def:flash() ?><?cs if:Flash.Message ?><div class="flash flash-<?cs var:Flash.Kin
 <script src="<?cs var:Base ?>/static/conduix.js" defer></script>
 </head>
 <?cs if:User.Email ?><body class="app">
-<aside class="sidebar">
+<aside class="sidebar"><div class="sidebar-inner">
   <a class="brand" href="<?cs var:Base ?>/usage"><svg class="logo" viewBox="0 0 32 32" aria-hidden="true"><rect width="32" height="32" rx="8"/><path d="M9 16a7 7 0 0111.9-5M23 16a7 7 0 01-11.9 5"/><circle cx="22" cy="10" r="2"/><circle cx="10" cy="22" r="2"/></svg><span>Conduix</span></a>
   <nav class="nav" aria-label="Dashboard">
     <div class="nav-group">Observe</div>
@@ -44,7 +44,7 @@ def:flash() ?><?cs if:Flash.Message ?><div class="flash flash-<?cs var:Flash.Kin
     <?cs call:navlink("/providers", "Providers", "providers") ?><?cs /if ?>
   </nav>
   <div class="sidebar-foot">Gateway <code>/v1</code> · OpenAI-compatible</div>
-</aside>
+</div></aside>
 <div class="main">
   <header class="topbar">
     <div class="org"><span class="org-name"><?cs var:Org.Name ?></span><span class="badge plan"><?cs var:Org.Plan ?></span></div>

@@ -8,16 +8,15 @@
 <div class="flash flash-info" id="breaker-note"><strong>Circuit breakers:</strong> live breaker state is kept in the gateway's shared memory inside httpd and is not readable by the dashboard process; the Breaker column stays “not reported” until the gateway exposes a status endpoint.</div>
 <section class="card flush">
   <table class="table" id="providers">
-    <thead><tr><th>Provider</th><th>Region</th><th>Status</th><th class="num">Requests</th><th class="num">Spend (MTD)</th><th>Budget use</th><th>Hard cap</th><th>Alerts</th><th>Breaker</th><th></th></tr></thead>
+    <thead><tr><th>Provider</th><th>Region</th><th class="num">Requests</th><th class="num">Spend (MTD)</th><th>Budget use</th><th>Hard cap</th><th>Alerts</th><th>Breaker</th><th></th></tr></thead>
     <tbody>
     <?cs each:p = Providers ?><tr id="provider-<?cs var:p.name ?>">
-      <td><?cs call:provider_badge(p.name, p.display_name) ?><div class="sub"><?cs var:p.api_format ?> API</div></td>
+      <td><?cs call:provider_badge(p.name, p.display_name) ?><?cs if:p.enabled != "1" ?> <span class="badge revoked">disabled</span><?cs /if ?><div class="sub"><?cs var:p.api_format ?> API</div></td>
       <td><span class="badge region"><?cs var:p.region ?></span></td>
-      <td><?cs if:p.enabled == "1" ?><span class="badge yes">enabled</span><?cs else ?><span class="badge revoked">disabled</span><?cs /if ?></td>
       <td class="num"><?cs var:p.month_requests ?></td>
       <td class="num"><?cs var:p.cost ?></td>
       <td><?cs if:p.budget ?><meter class="level-<?cs var:p.level ?>" min="0" max="100" low="70" high="90" optimum="0" value="<?cs var:p.pct_meter ?>"><?cs var:p.pct ?>%</meter> <span class="sub"><?cs var:p.pct ?>% of <?cs var:p.budget ?></span><?cs else ?><span class="muted">no budget</span><?cs /if ?></td>
-      <td><?cs if:p.hard_cap == "1" ?><span class="badge warn">hard cap</span><?cs else ?><span class="muted">alerts only</span><?cs /if ?></td>
+      <td><?cs if:p.hard_cap == "1" ?><span class="badge warn">on</span><?cs else ?><span class="muted">off</span><?cs /if ?></td>
       <td><?cs if:p.webhook_count != "0" ?><?cs var:p.webhook_count ?> webhook<?cs if:p.webhook_count != "1" ?>s<?cs /if ?><?cs else ?><span class="muted">none</span><?cs /if ?></td>
       <td><span class="badge unknown" title="Breaker state is not reported to the dashboard yet">not reported</span></td>
       <td class="actions">

@@ -9,7 +9,7 @@
 <form method="post" action="<?cs var:Base ?>/settings" id="settings-form">
   <?cs call:csrf() ?>
   <fieldset class="card settings-section"<?cs if:User.CanEdit != "1" ?> disabled<?cs /if ?>>
-    <legend><h2>Spend caps</h2></legend>
+    <h2 class="section-title">Spend caps</h2>
     <p class="muted">Hard ceilings in credits per UTC day and month. Requests beyond a cap get <code>402 spend_cap_exceeded</code> before any provider is called. Empty means no cap.</p>
     <div class="grid-form">
       <label>Daily cap<input name="cap_daily" id="cap_daily" value="<?cs var:Settings.cap_daily ?>" inputmode="decimal" placeholder="no cap"></label>
@@ -17,12 +17,12 @@
     </div>
   </fieldset>
   <fieldset class="card settings-section"<?cs if:User.CanEdit != "1" ?> disabled<?cs /if ?>>
-    <legend><h2>Privacy</h2></legend>
+    <h2 class="section-title">Privacy</h2>
     <label class="check"><input type="checkbox" name="pii_default" value="on"<?cs if:Settings.pii_default == "on" ?> checked<?cs /if ?>> Redact PII by default (emails, phone numbers, US SSNs, card numbers) before prompts leave Conduix</label>
     <p class="hint">Keys may override it; a request may too with <code>x-conduix-pii-redact</code>.</p>
   </fieldset>
   <fieldset class="card settings-section"<?cs if:User.CanEdit != "1" ?> disabled<?cs /if ?>>
-    <legend><h2>Cheaper-model swaps</h2></legend>
+    <h2 class="section-title">Cheaper-model swaps</h2>
     <label class="check"><input type="checkbox" name="swaps" value="on"<?cs if:Settings.swaps == "on" ?> checked<?cs /if ?>> Route to the cheapest model of the same swap band when it is safe (never with tools, never from vision to text-only)</label>
     <div class="grid-form">
       <label class="wide">Never swap from<input name="never_from" value="<?cs var:Settings.never_from ?>" placeholder="e.g. gpt-4o, claude-sonnet-4-20250514"></label>
@@ -30,7 +30,7 @@
     </div>
   </fieldset>
   <fieldset class="card settings-section"<?cs if:User.CanEdit != "1" ?> disabled<?cs /if ?>>
-    <legend><h2>Auto-reload</h2></legend>
+    <h2 class="section-title">Auto-reload</h2>
     <label class="check"><input type="checkbox" name="auto_reload" value="on"<?cs if:Settings.auto_reload == "on" ?> checked<?cs /if ?>> Top up automatically when the balance falls below the threshold</label>
     <div class="grid-form">
       <label>Threshold (credits)<input name="reload_threshold" value="<?cs var:Settings.reload_threshold ?>" inputmode="decimal" placeholder="e.g. 10"></label>

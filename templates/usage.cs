@@ -24,7 +24,7 @@
     <h2>Spend and requests per day</h2>
     <div class="legend"><span class="swatch swatch-spend"></span>Spend (credits, left) <span class="swatch swatch-req"></span>Requests (right)</div>
   </div>
-  <?cs if:Chart.Empty == "1" ?><p class="empty">No traffic in this range yet. Calls made with your keys show up here within seconds.</p><?cs /if ?>
+  <?cs if:Chart.Empty == "1" ?><p class="empty">No traffic in this range yet. Calls made with your keys show up here within seconds.</p><?cs else ?>
   <svg class="chart" viewBox="0 0 <?cs var:Chart.W ?> <?cs var:Chart.H ?>" role="img" aria-label="Spend and requests per day">
     <?cs each:t = Chart.Ticks ?><line class="grid" x1="<?cs var:Chart.Left ?>" x2="<?cs var:Chart.Right ?>" y1="<?cs var:t.y ?>" y2="<?cs var:t.y ?>"/>
     <text class="axis" x="<?cs var:Chart.AxisL ?>" y="<?cs var:t.ty ?>" text-anchor="end"><?cs var:t.spend ?></text>
@@ -34,7 +34,7 @@
     <?cs each:b = Chart.Bars ?><circle class="dot" cx="<?cs var:b.cx ?>" cy="<?cs var:b.cy ?>" r="2.5"><title><?cs var:b.day ?>: <?cs var:b.requests ?> requests</title></circle>
     <?cs /each ?><?cs each:l = Chart.Labels ?><text class="axis" x="<?cs var:l.x ?>" y="<?cs var:Chart.LabelY ?>" text-anchor="middle"><?cs var:l.text ?></text>
     <?cs /each ?>
-  </svg>
+  </svg><?cs /if ?>
 </section>
 
 <section class="card">
