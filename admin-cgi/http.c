@@ -108,7 +108,8 @@ int cxa_render(cxa_t *c, int status, const char *page_template, const char *titl
 int cxa_redirect(cxa_t *c, const char *path_and_query)
 {
     /* Only paths inside the dashboard: never an absolute or scheme-relative URL. */
-    const char *target = (path_and_query[0] == '/' && path_and_query[1] != '/')
+    const char *target = (path_and_query[0] == '/' && path_and_query[1] != '/' &&
+                          !strchr(path_and_query, '\\') && !strpbrk(path_and_query, "\r\n"))
                              ? path_and_query : "/";
     cxa_header(c, apr_pstrcat(c->pool, "Location: ", c->base, target, NULL));
     write_headers(c, 303, "text/plain; charset=utf-8");

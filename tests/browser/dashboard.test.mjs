@@ -56,6 +56,8 @@ function watch(page) {
 }
 
 async function shot(page, name) {
+  // Full-page captures of a scrolled page draw the sticky bars mid-page: start at the top.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
@@ -279,8 +281,7 @@ test('a BYO endpoint on a private address is refused; a public one is added and 
   const row = owner.locator('#byo-list tbody tr', { hasText: 'my-vllm' });
   assert.match(await row.textContent(), /stored/);
   assert.equal((await owner.content()).includes('sk-byo-very-secret-123'), false);
-  await owner.locator('#byo').scrollIntoViewIfNeeded();
-  await shot(owner, '07-models');
+  await shot(owner, '07-models-byo');
 });
 
 test('an invitation link lets a new member set a password and sign in', async () => {
