@@ -1,9 +1,13 @@
 /* conduix-admin: API keys — list, mint (the secret is shown exactly once, in the
- * response to the POST, and never stored), edit policies, revoke. Every change is one
- * transaction with its audit row (before and after values), so a change is never
- * left unaudited. Members may mint keys and manage the keys they minted; admins and
- * owners manage every key of the organization and alone may grant keys:write. */
+ * response to the POST, and never stored), edit policies, revoke. Governance fields
+ * (allowlist, rate limit, region, PII and swap modes) are validated by
+ * cx_key_field_validate and changed through cx_store_key_set, like conduixctl key-set;
+ * every change is one transaction with its audit row (before and after values).
+ * Members may mint keys and manage the keys they minted; admins and owners manage every
+ * key of the organization and alone may grant keys:write. */
 #include "admin.h"
+#include "cx_governance.h"
+#include "cx_govstore.h"
 #include "cx_json.h"
 #include "cx_log.h"
 
@@ -21,60 +25,30 @@ typedef struct {
     const char *error;
 } key_form_t;
 
-/* One allowlist entry: a model id or alias of the catalog, tier:<tier>, byo:*,
- * byo:<slug>/(any) or byo:<slug>/<model>. */
-static int allowlist_entry_ok(cxa_t *c, const char *e)
-{
-    static const char *const tiers[] = {"tier:frontier", "tier:premium", "tier:mid", "tier:budget"};
-    for (size_t i = 0; i < 4; i++)
-        if (!strcmp(e, tiers[i]))
-            return 1;
-    if (!strncmp(e, "byo:", 4)) {
-        const char *rest = e + 4;
-        if (!strcmp(rest, "*"))
-            return 1;
-        const char *slash = strchr(rest, '/');
-        if (!slash || slash == rest || !slash[1])
-            return 0;
-        for (const char *s = rest; s < slash; s++)
-            if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-                return 0;
-        return 1;
-    }
-    cx_catalog_t *cat = cxa_catalog(c);
-    cx_resolved_t res;
-    return cat && cx_catalog_resolve(cat, e, &res);
-}
-
-/* "a, b ,c" -> JSON array text; NULL input -> NULL (every model). */
-static const char *parse_allowlist(cxa_t *c, const char *text, const char **error)
+/* "a, b" as typed -> JSON array text; NULL when empty (every model). */
+static const char *allowlist_json(cxa_t *c, const char *text)
 {
     if (!text)
         return NULL;
+    if (text[0] == '[')
+        return text;                      /* already JSON */
     json_t *arr = cx_json_own(c->pool, json_array());
     char *copy = apr_pstrdup(c->pool, text), *save = NULL;
-    for (char *tok = apr_strtok(copy, ",\n\r", &save); tok; tok = apr_strtok(NULL, ",\n\r", &save)) {
-        while (*tok == ' ' || *tok == '\t')
-            tok++;
-        size_t n = strlen(tok);
-        while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))
-            tok[--n] = '\0';
-        if (!n)
-            continue;
-        if (n > 200 || !allowlist_entry_ok(c, tok)) {
-            *error = apr_psprintf(c->pool, "Allowed models: \"%s\" is not a model id, alias, "
-                                  "tier:<tier> or byo:<slug>/<model>.", tok);
-            return NULL;
-        }
-        if (json_array_size(arr) >= MAX_ALLOWED) {
-            *error = "Allowed models: at most 64 entries.";
-            return NULL;
-        }
+    for (char *tok = apr_strtok(copy, ", \n\r\t", &save); tok; tok = apr_strtok(NULL, ", \n\r\t", &save))
         json_array_append_new(arr, json_string(tok));
+    return json_array_size(arr) ? cx_json_dump(c->pool, arr, NULL) : NULL;
+}
+
+/* A governance field through the gateway's own validator; "" means none. */
+static int validate_field(cxa_t *c, cx_key_field_t f, const char *label, const char *in,
+                          const char **out, const char **error)
+{
+    const char *why = cx_key_field_validate(c->pool, cxa_catalog(c), f, in ? in : "none", out);
+    if (why) {
+        *error = apr_psprintf(c->pool, "%s: %s.", label, why);
+        return -1;
     }
-    if (json_array_size(arr) == 0)
-        return NULL;
-    return cx_json_dump(c->pool, arr, NULL);
+    return 0;
 }
 
 /* JSON array text -> "a, b" for display and the edit form. */
@@ -132,38 +106,22 @@ static int parse_form(cxa_t *c, key_form_t *f)
         return -1;
     }
 
-    f->pol.allowed_models = parse_allowlist(c, cxa_param(c, "allowed_models"), &f->error);
-    if (f->error)
+    const char *allowed = allowlist_json(c, cxa_param(c, "allowed_models"));
+    const char *rate = NULL;
+    if (validate_field(c, CX_KEY_FIELD_ALLOWED_MODELS, "Allowed models", allowed,
+                       &f->pol.allowed_models, &f->error) ||
+        validate_field(c, CX_KEY_FIELD_RATE_LIMIT, "Rate limit", cxa_param(c, "rate_limit"), &rate,
+                       &f->error) ||
+        validate_field(c, CX_KEY_FIELD_REGION, "Region", cxa_param(c, "region"), &f->pol.region,
+                       &f->error))
         return -1;
-
-    const char *rl = cxa_param(c, "rate_limit");
-    f->pol.rate_limit_rpm = -1;
-    if (rl) {
-        char *end;
-        long v = strtol(rl, &end, 10);
-        if (*end || v < 1 || v > 1000000) {
-            f->error = "Rate limit: a whole number of requests per minute (1 to 1,000,000), "
-                       "or empty for none.";
-            return -1;
-        }
-        f->pol.rate_limit_rpm = v;
-    }
-
-    const char *region = cxa_param(c, "region");
-    if (region && strcmp(region, "US") && strcmp(region, "EU") && strcmp(region, "APAC")) {
-        f->error = "Region must be US, EU or APAC (or any).";
+    f->pol.rate_limit_rpm = rate ? strtoll(rate, NULL, 10) : -1;
+    const char *pii = cxa_param(c, "pii_mode"), *swap = cxa_param(c, "swap_mode");
+    if (validate_field(c, CX_KEY_FIELD_PII_MODE, "PII mode", pii ? pii : "inherit", &f->pol.pii_mode,
+                       &f->error) ||
+        validate_field(c, CX_KEY_FIELD_SWAP_MODE, "Swaps", swap ? swap : "inherit", &f->pol.swap_mode,
+                       &f->error))
         return -1;
-    }
-    f->pol.region = region;
-
-    const char *pii = cxa_param(c, "pii_mode");
-    if (!pii)
-        pii = "inherit";
-    if (strcmp(pii, "inherit") && strcmp(pii, "redact") && strcmp(pii, "off")) {
-        f->error = "PII mode must be inherit, redact or off.";
-        return -1;
-    }
-    f->pol.pii_mode = pii;
 
     if (cxa_parse_credits_opt(cxa_param(c, "cap_daily"), &f->pol.spend_cap_daily_nano) ||
         cxa_parse_credits_opt(cxa_param(c, "cap_monthly"), &f->pol.spend_cap_monthly_nano)) {
@@ -182,6 +140,7 @@ static json_t *policy_json(cxa_t *c, const cx_admin_key_policy_t *p)
     json_object_set_new(o, "rate_limit_rpm", p->rate_limit_rpm >= 0 ? json_integer(p->rate_limit_rpm) : json_null());
     json_object_set_new(o, "region", p->region ? json_string(p->region) : json_null());
     json_object_set_new(o, "pii_mode", json_string(p->pii_mode ? p->pii_mode : "inherit"));
+    json_object_set_new(o, "swap_mode", json_string(p->swap_mode ? p->swap_mode : "inherit"));
     json_object_set_new(o, "spend_cap_daily", p->spend_cap_daily_nano >= 0
                         ? json_string(cx_nano_format_short(c->pool, p->spend_cap_daily_nano)) : json_null());
     json_object_set_new(o, "spend_cap_monthly", p->spend_cap_monthly_nano >= 0
@@ -203,6 +162,7 @@ static void policy_of_row(const cx_table_t *t, int i, cx_admin_key_policy_t *p)
     p->rate_limit_rpm = opt_num(cx_table_get(t, i, "rate_limit_rpm"));
     p->region = cx_table_get(t, i, "region");
     p->pii_mode = cx_table_get(t, i, "pii_mode");
+    p->swap_mode = cx_table_get(t, i, "swap_mode");
     p->spend_cap_daily_nano = opt_num(cx_table_get(t, i, "spend_cap_daily_nano"));
     p->spend_cap_monthly_nano = opt_num(cx_table_get(t, i, "spend_cap_monthly_nano"));
 }
@@ -253,7 +213,7 @@ static void mark_scope(cxa_t *c, const char *scope)
 static void keep_form(cxa_t *c)
 {
     static const char *const fields[] = {"name", "mode", "allowed_models", "rate_limit", "region",
-                                         "pii_mode", "cap_daily", "cap_monthly"};
+                                         "pii_mode", "swap_mode", "cap_daily", "cap_monthly"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         cxa_set(c, apr_pstrcat(c->pool, "Form.", fields[i], NULL), cxa_param(c, fields[i]));
     apr_array_header_t *scopes = cxa_param_all(c, "scopes");
@@ -345,6 +305,7 @@ static void set_edit_form(cxa_t *c, const cx_table_t *t)
     cxa_set(c, "Form.rate_limit", cx_table_get(t, 0, "rate_limit_rpm"));
     cxa_set(c, "Form.region", cx_table_get(t, 0, "region"));
     cxa_set(c, "Form.pii_mode", cx_table_get(t, 0, "pii_mode"));
+    cxa_set(c, "Form.swap_mode", cx_table_get(t, 0, "swap_mode"));
     cxa_set(c, "Form.cap_daily", cxa_credits(c, cx_table_get(t, 0, "spend_cap_daily_nano")));
     cxa_set(c, "Form.cap_monthly", cxa_credits(c, cx_table_get(t, 0, "spend_cap_monthly_nano")));
     const char *scopes = cx_table_get(t, 0, "scopes");
@@ -379,17 +340,40 @@ int cxa_page_key_edit_post(cxa_t *c)
     }
     cx_admin_key_policy_t before;
     policy_of_row(&t, 0, &before);
-    json_t *detail = cx_json_own(c->pool, json_object());
-    json_object_set_new(detail, "before", policy_json(c, &before));
-    json_object_set_new(detail, "after", policy_json(c, &f.pol));
-    if (cx_db_begin(c->db))
-        return -1;
-    if (cx_admin_key_set_policy(c->db, c->user.org_id, id, &f.pol) != 1 ||
-        cxa_audit(c, "key.update", apr_psprintf(c->pool, "key:%" APR_UINT64_T_FMT, (apr_uint64_t)id),
-                  cx_json_dump(c->pool, detail, NULL)) ||
-        cx_db_commit(c->db)) {
-        cx_db_rollback(c->db);
-        return -1;
+    cx_actor_t actor = {.actor_type = "user", .actor_id = c->user.id, .actor_label = c->user.email,
+                        .ip = c->ip, .request_id = c->request_id};
+    /* Governance fields: the gateway's store function, one audited change each. */
+    const struct { cx_key_field_t f; const char *before, *after; } gov[] = {
+        {CX_KEY_FIELD_ALLOWED_MODELS, before.allowed_models, f.pol.allowed_models},
+        {CX_KEY_FIELD_RATE_LIMIT, cx_table_get(&t, 0, "rate_limit_rpm"),
+         f.pol.rate_limit_rpm >= 0 ? apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)f.pol.rate_limit_rpm) : NULL},
+        {CX_KEY_FIELD_REGION, before.region, f.pol.region},
+        {CX_KEY_FIELD_PII_MODE, before.pii_mode, f.pol.pii_mode},
+        {CX_KEY_FIELD_SWAP_MODE, before.swap_mode, f.pol.swap_mode},
+    };
+    for (size_t i = 0; i < sizeof gov / sizeof gov[0]; i++) {
+        const char *b = gov[i].before, *a = gov[i].after;
+        if ((!b && !a) || (b && a && !strcmp(b, a)))
+            continue;
+        cx_change_t change;
+        const char *err;
+        if (cx_store_key_set(c->db, c->pool, id, gov[i].f, a, &actor, &change, &err) != 0)
+            return -1;
+    }
+    /* The other columns: same shape of audit row, through cx_admin_key_set. */
+    const struct { cx_admin_key_col_t col; const char *value; } basic[] = {
+        {CX_ADMIN_KEY_NAME, f.pol.name},
+        {CX_ADMIN_KEY_SCOPES, f.pol.scopes},
+        {CX_ADMIN_KEY_CAP_DAILY, f.pol.spend_cap_daily_nano >= 0
+            ? apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)f.pol.spend_cap_daily_nano) : NULL},
+        {CX_ADMIN_KEY_CAP_MONTHLY, f.pol.spend_cap_monthly_nano >= 0
+            ? apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)f.pol.spend_cap_monthly_nano) : NULL},
+    };
+    for (size_t i = 0; i < sizeof basic / sizeof basic[0]; i++) {
+        int changed;
+        if (cx_admin_key_set(c->db, c->pool, c->user.org_id, id, basic[i].col, basic[i].value, &actor,
+                             &changed) != 0)
+            return -1;
     }
     return cxa_redirect(c, "/keys?done=updated");
 }

@@ -1,9 +1,14 @@
 /* conduix-admin: organization settings — daily and monthly spend caps, the PII
  * redaction default, cheaper-model swaps and their pinning rules, auto-reload. Values
- * live in the settings table (names in sql/050_dashboard.sql) where the gateway reads
- * them. A save writes only what changed, in one transaction with one audit row that
- * lists every change with its before and after value. */
+ * live in the settings table where the gateway reads them: the governance settings
+ * (pii_default, swaps_enabled, swap_never_from, swap_never_to) are validated by
+ * cx_org_setting_validate, the others here (names in sql/050_dashboard.sql). Every
+ * field is validated before anything is written; then each changed setting is stored
+ * by cx_store_org_setting_set together with its "org.setting.update" audit row (before
+ * and after), exactly as conduixctl org-set records it. */
 #include "admin.h"
+#include "cx_governance.h"
+#include "cx_govstore.h"
 #include "cx_json.h"
 
 #include <apr_strings.h>
@@ -22,10 +27,10 @@ typedef struct {
 static const setting_def_t defs[] = {
     {"spend_cap_daily_nano", "cap_daily", T_CREDITS, "Daily spend cap"},
     {"spend_cap_monthly_nano", "cap_monthly", T_CREDITS, "Monthly spend cap"},
-    {"pii_redact_default", "pii_default", T_ONOFF, "PII redaction"},
-    {"swaps_enabled", "swaps", T_ONOFF, "Cheaper-model swaps"},
-    {"swap_never_from", "never_from", T_MODELS, "Never swap from"},
-    {"swap_never_to", "never_to", T_MODELS, "Never swap to"},
+    {CX_SETTING_PII_DEFAULT, "pii_default", T_ONOFF, "PII redaction"},
+    {CX_SETTING_SWAPS_ENABLED, "swaps", T_ONOFF, "Cheaper-model swaps"},
+    {CX_SETTING_SWAP_NEVER_FROM, "never_from", T_MODELS, "Never swap from"},
+    {CX_SETTING_SWAP_NEVER_TO, "never_to", T_MODELS, "Never swap to"},
     {"auto_reload_enabled", "auto_reload", T_ONOFF, "Auto-reload"},
     {"auto_reload_threshold_nano", "reload_threshold", T_CREDITS, "Auto-reload threshold"},
     {"auto_reload_amount_nano", "reload_amount", T_CREDITS, "Auto-reload amount"},
@@ -62,7 +67,7 @@ static const char *display_value(cxa_t *c, const setting_def_t *d, const char *s
 /* Form value -> stored value (NULL = unset). Sets *error on bad input. */
 static const char *stored_value(cxa_t *c, const setting_def_t *d, const char **error)
 {
-    const char *in = cxa_param(c, d->field);
+    const char *in = cxa_param(c, d->field), *value = NULL;
     switch (d->type) {
     case T_CREDITS: {
         cx_nano_t v;
@@ -74,32 +79,30 @@ static const char *stored_value(cxa_t *c, const setting_def_t *d, const char **e
         return v < 0 ? NULL : apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)v);
     }
     case T_ONOFF:
-        return (in && !strcmp(in, "on")) ? "on" : "off";
+        value = (in && !strcmp(in, "on")) ? "on" : "off";
+        break;
     case T_MODELS: {
-        if (!in)
-            return NULL;
-        cx_catalog_t *cat = cxa_catalog(c);
+        /* "a, b" as typed -> the JSON array the gateway reads. */
         json_t *arr = cx_json_own(c->pool, json_array());
-        char *copy = apr_pstrdup(c->pool, in), *save = NULL;
+        char *copy = apr_pstrdup(c->pool, in ? in : ""), *save = NULL;
         for (char *tok = apr_strtok(copy, ", \n\r\t", &save); tok;
-             tok = apr_strtok(NULL, ", \n\r\t", &save)) {
-            cx_resolved_t res;
-            if (!cat || strlen(tok) > 200 || !cx_catalog_resolve(cat, tok, &res)) {
-                *error = apr_psprintf(c->pool, "%s: \"%s\" is not a model of the catalog.",
-                                      d->label, tok);
-                return NULL;
-            }
-            /* Store canonical ids so that aliases of one model cannot dodge a pin. */
-            int dup = 0;
-            for (size_t i = 0; i < json_array_size(arr); i++)
-                dup |= !strcmp(json_string_value(json_array_get(arr, i)), res.model->id);
-            if (!dup)
-                json_array_append_new(arr, json_string(res.model->id));
-        }
-        return json_array_size(arr) ? cx_json_dump(c->pool, arr, NULL) : NULL;
+             tok = apr_strtok(NULL, ", \n\r\t", &save))
+            json_array_append_new(arr, json_string(tok));
+        if (json_array_size(arr) == 0)
+            return NULL;
+        value = cx_json_dump(c->pool, arr, NULL);
+        break;
     }
     }
-    return NULL;
+    if (!cx_org_setting_known(d->name))
+        return value;                       /* auto_reload_enabled: on/off as above */
+    const char *normalized = NULL;
+    const char *why = cx_org_setting_validate(c->pool, cxa_catalog(c), d->name, value, &normalized);
+    if (why) {
+        *error = apr_psprintf(c->pool, "%s: %s.", d->label, why);
+        return NULL;
+    }
+    return normalized;
 }
 
 /* What an absent setting means, for comparisons. */
@@ -168,35 +171,20 @@ int cxa_page_settings_post(cxa_t *c)
         return render(c, 422, current, 1);
     }
 
-    json_t *changes = cx_json_own(c->pool, json_object());
+    cx_actor_t actor = {.actor_type = "user", .actor_id = c->user.id, .actor_label = c->user.email,
+                        .ip = c->ip, .request_id = c->request_id};
+    int changed = 0;
     for (size_t i = 0; i < NDEFS; i++) {
         if (same(effective(&defs[i], current[i]), effective(&defs[i], next[i])))
             continue;
-        json_t *ch = json_object();
-        const char *b = display_value(c, &defs[i], current[i]), *a = display_value(c, &defs[i], next[i]);
-        json_object_set_new(ch, "before", *b ? json_string(b) : json_null());
-        json_object_set_new(ch, "after", *a ? json_string(a) : json_null());
-        json_object_set_new(changes, defs[i].name, ch);
+        cx_change_t change;
+        const char *err;
+        /* One transaction per setting with its audit row; every value was validated
+         * above, so only a database failure can stop the loop half-way. */
+        if (cx_store_org_setting_set(c->db, c->pool, c->user.org_id, defs[i].name, next[i], &actor,
+                                     &change, &err) != 0)
+            return -1;
+        changed += change.changed;
     }
-    if (json_object_size(changes) == 0)
-        return cxa_redirect(c, "/settings?done=unchanged");
-
-    if (cx_db_begin(c->db))
-        return -1;
-    for (size_t i = 0; i < NDEFS; i++) {
-        if (!json_object_get(changes, defs[i].name))
-            continue;
-        if (cx_admin_setting_put(c->db, c->user.org_id, defs[i].name, next[i]))
-            goto fail;
-    }
-    json_t *detail = cx_json_own(c->pool, json_pack("{s:O}", "changes", changes));
-    if (cxa_audit(c, "settings.update", apr_psprintf(c->pool, "org:%" APR_UINT64_T_FMT,
-                                                    (apr_uint64_t)c->user.org_id),
-                  cx_json_dump(c->pool, detail, NULL)) ||
-        cx_db_commit(c->db))
-        goto fail;
-    return cxa_redirect(c, "/settings?done=saved");
-fail:
-    cx_db_rollback(c->db);
-    return -1;
+    return cxa_redirect(c, changed ? "/settings?done=saved" : "/settings?done=unchanged");
 }

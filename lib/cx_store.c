@@ -412,7 +412,7 @@ int cx_store_lookup_key(cx_db *db, apr_pool_t *p, const unsigned char hash[CX_SH
                     "SELECT k.id, k.org_id, k.name, k.mode, k.scopes, k.allowed_models, "
                     "k.rate_limit_rpm, k.region, k.pii_mode, k.spend_cap_daily_nano, "
                     "k.spend_cap_monthly_nano, k.revoked_at IS NOT NULL, o.balance_nano, "
-                    "o.price_multiplier_ppm, HEX(k.key_hash) "
+                    "o.price_multiplier_ppm, HEX(k.key_hash), k.swap_mode "
                     "FROM api_keys k JOIN orgs o ON o.id = k.org_id WHERE k.key_hash = ?",
                     "b", &rows, (const void *)hash, (size_t)CX_SHA256_LEN))
         return -1;
@@ -444,6 +444,7 @@ int cx_store_lookup_key(cx_db *db, apr_pool_t *p, const unsigned char hash[CX_SH
     out->org_balance_nano = to_i64(r[12], 0);
     out->org_multiplier_ppm = (uint32_t)to_u64(r[13]);
     memcpy(out->hash, hash, CX_SHA256_LEN);
+    out->swap_mode = r[15] ? r[15] : "inherit";
     return 1;
 }
 

@@ -59,6 +59,7 @@ typedef struct {
     cx_nano_t org_balance_nano;
     uint32_t org_multiplier_ppm;
     unsigned char hash[CX_SHA256_LEN];
+    const char *swap_mode;        /* inherit | on | off (sql/030_governance.sql) */
 } cx_key_record_t;
 
 /* 1 found, 0 not found, -1 database error. */

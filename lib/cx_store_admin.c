@@ -307,12 +307,12 @@ int cx_admin_ledger(cx_db *db, apr_pool_t *p, uint64_t org_id, long limit, long 
 
 static const char *const key_cols[] = {
     "id", "name", "prefix", "mode", "scopes", "allowed_models", "rate_limit_rpm", "region",
-    "pii_mode", "spend_cap_daily_nano", "spend_cap_monthly_nano", "created_at", "last_used_at",
+    "pii_mode", "swap_mode", "spend_cap_daily_nano", "spend_cap_monthly_nano", "created_at", "last_used_at",
     "revoked_at", "created_by_user_id", "created_by_email"};
 
 #define KEY_SELECT                                                                         \
     "SELECT k.id, k.name, k.prefix, k.mode, k.scopes, k.allowed_models, k.rate_limit_rpm, " \
-    "k.region, k.pii_mode, k.spend_cap_daily_nano, k.spend_cap_monthly_nano, "              \
+    "k.region, k.pii_mode, k.swap_mode, k.spend_cap_daily_nano, k.spend_cap_monthly_nano, " \
     "DATE_FORMAT(k.created_at, '%Y-%m-%d %H:%i'), DATE_FORMAT(k.last_used_at, '%Y-%m-%d %H:%i'), " \
     "DATE_FORMAT(k.revoked_at, '%Y-%m-%d %H:%i'), k.created_by_user_id, u.email "           \
     "FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user_id "
@@ -345,12 +345,13 @@ int cx_admin_key_set_policy(cx_db *db, uint64_t org_id, uint64_t key_id,
     /* Nullable integers travel as strings so that NULL is expressible. */
     int rv = cx_db_exec(db,
                         "UPDATE api_keys SET name = ?, scopes = ?, allowed_models = ?, "
-                        "rate_limit_rpm = ?, region = ?, pii_mode = ?, spend_cap_daily_nano = ?, "
-                        "spend_cap_monthly_nano = ? "
+                        "rate_limit_rpm = ?, region = ?, pii_mode = ?, swap_mode = ?, "
+                        "spend_cap_daily_nano = ?, spend_cap_monthly_nano = ? "
                         "WHERE id = ? AND org_id = ? AND revoked_at IS NULL",
-                        &affected, NULL, "ssssssssuu", pol->name, pol->scopes, pol->allowed_models,
+                        &affected, NULL, "sssssssssuu", pol->name, pol->scopes, pol->allowed_models,
                         opt_i64(p, pol->rate_limit_rpm), pol->region,
                         pol->pii_mode ? pol->pii_mode : "inherit",
+                        pol->swap_mode ? pol->swap_mode : "inherit",
                         opt_i64(p, pol->spend_cap_daily_nano),
                         opt_i64(p, pol->spend_cap_monthly_nano), key_id, org_id);
     apr_pool_destroy(p);
@@ -358,6 +359,64 @@ int cx_admin_key_set_policy(cx_db *db, uint64_t org_id, uint64_t key_id,
         return -1;
     /* CLIENT_FOUND_ROWS: a matched row counts even when nothing changed. */
     return affected ? 1 : 0;
+}
+
+/* Fixed statements per column: column names are never built from input. */
+static const struct {
+    const char *name, *select, *update;
+} key_col_sql[CX_ADMIN_KEY__COUNT] = {
+    [CX_ADMIN_KEY_NAME] = {"name",
+        "SELECT name FROM api_keys WHERE id = ? AND org_id = ? AND revoked_at IS NULL FOR UPDATE",
+        "UPDATE api_keys SET name = ? WHERE id = ?"},
+    [CX_ADMIN_KEY_SCOPES] = {"scopes",
+        "SELECT scopes FROM api_keys WHERE id = ? AND org_id = ? AND revoked_at IS NULL FOR UPDATE",
+        "UPDATE api_keys SET scopes = ? WHERE id = ?"},
+    [CX_ADMIN_KEY_CAP_DAILY] = {"spend_cap_daily",
+        "SELECT spend_cap_daily_nano FROM api_keys WHERE id = ? AND org_id = ? AND revoked_at IS NULL "
+        "FOR UPDATE",
+        "UPDATE api_keys SET spend_cap_daily_nano = ? WHERE id = ?"},
+    [CX_ADMIN_KEY_CAP_MONTHLY] = {"spend_cap_monthly",
+        "SELECT spend_cap_monthly_nano FROM api_keys WHERE id = ? AND org_id = ? AND revoked_at IS NULL "
+        "FOR UPDATE",
+        "UPDATE api_keys SET spend_cap_monthly_nano = ? WHERE id = ?"},
+};
+
+const char *cx_admin_key_col_name(cx_admin_key_col_t col)
+{
+    return (col >= 0 && col < CX_ADMIN_KEY__COUNT) ? key_col_sql[col].name : "?";
+}
+
+int cx_admin_key_set(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t key_id,
+                     cx_admin_key_col_t col, const char *value, const cx_actor_t *actor,
+                     int *changed)
+{
+    cx_rows_t rows;
+    *changed = 0;
+    if (col < 0 || col >= CX_ADMIN_KEY__COUNT || cx_db_begin(db))
+        return -1;
+    if (cx_db_query(db, p, key_col_sql[col].select, "uu", &rows, key_id, org_id))
+        goto fail;
+    if (rows.rows->nelts == 0) {
+        cx_db_rollback(db);
+        return 1;
+    }
+    const char *before = ROW(rows, 0)[0];
+    if ((!before && !value) || (before && value && !strcmp(before, value))) {
+        cx_db_rollback(db);
+        return 0;
+    }
+    if (cx_db_exec(db, key_col_sql[col].update, NULL, NULL, "su", value, key_id) ||
+        cx_store_audit(db, org_id, actor->actor_type, actor->actor_id, actor->actor_label, actor->ip,
+                       actor->request_id, "key.update",
+                       apr_psprintf(p, "key:%" APR_UINT64_T_FMT, (apr_uint64_t)key_id),
+                       cx_audit_change_detail(p, "field", key_col_sql[col].name, before, value)) ||
+        cx_db_commit(db))
+        goto fail;
+    *changed = 1;
+    return 0;
+fail:
+    cx_db_rollback(db);
+    return -1;
 }
 
 /* ------------------------------------------------------------------ invites */

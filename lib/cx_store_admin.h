@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include "cx_govstore.h"
 #include "cx_keys.h"
 #include "cx_price.h"
 #include "cx_store.h"
@@ -99,8 +100,8 @@ int cx_admin_ledger(cx_db *db, apr_pool_t *p, uint64_t org_id, long limit, long 
 
 /* ---- keys ---- */
 /* id, name, prefix, mode, scopes, allowed_models, rate_limit_rpm, region, pii_mode,
- * spend_cap_daily_nano, spend_cap_monthly_nano, created_at, last_used_at, revoked_at,
- * created_by_user_id, created_by_email. Active keys first, newest first. */
+ * swap_mode, spend_cap_daily_nano, spend_cap_monthly_nano, created_at, last_used_at,
+ * revoked_at, created_by_user_id, created_by_email. Active keys first, newest first. */
 int cx_admin_keys(cx_db *db, apr_pool_t *p, uint64_t org_id, cx_table_t *out);
 int cx_admin_key(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t key_id, cx_table_t *out);
 
@@ -111,12 +112,27 @@ typedef struct {
     int64_t rate_limit_rpm;        /* -1 = none */
     const char *region;            /* NULL = any */
     const char *pii_mode;          /* inherit | redact | off */
+    const char *swap_mode;         /* inherit | on | off */
     int64_t spend_cap_daily_nano;  /* -1 = none */
     int64_t spend_cap_monthly_nano;
 } cx_admin_key_policy_t;
-/* Sets every policy field of an unrevoked key of org_id (1 changed, 0 no such key). */
+/* Sets every policy field of an unrevoked key of org_id at once (a key being minted;
+ * 1 changed, 0 no such key). */
 int cx_admin_key_set_policy(cx_db *db, uint64_t org_id, uint64_t key_id,
                             const cx_admin_key_policy_t *pol);
+
+/* The key columns that are not governance levers (those go through cx_store_key_set). */
+typedef enum { CX_ADMIN_KEY_NAME = 0, CX_ADMIN_KEY_SCOPES, CX_ADMIN_KEY_CAP_DAILY,
+               CX_ADMIN_KEY_CAP_MONTHLY, CX_ADMIN_KEY__COUNT } cx_admin_key_col_t;
+/* "name", "scopes", "spend_cap_daily", "spend_cap_monthly" (nanocredits). */
+const char *cx_admin_key_col_name(cx_admin_key_col_t col);
+/* Set one of them on an unrevoked key of org_id, in one transaction with its
+ * "key.update" audit row {"field", "before", "after"} (the shape cx_store_key_set
+ * writes). value NULL = SQL NULL. 0 ok (*changed 0 when it already had that value),
+ * 1 no such key, -1 database error. */
+int cx_admin_key_set(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t key_id,
+                     cx_admin_key_col_t col, const char *value, const cx_actor_t *actor,
+                     int *changed);
 
 /* ---- invites ---- */
 typedef struct {

@@ -4,6 +4,7 @@
  * relayed event by event with a flush after each, never buffered. Usage is recorded
  * after the response, in log_transaction. */
 #include "mod_conduix.h"
+#include "conduix_governance.h"
 #include "cx_json.h"
 #include "cx_price.h"
 #include "cx_sse.h"
@@ -270,12 +271,15 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
     cx_verr_t verr;
     if (!cx_validate_chat(r->pool, req, &verr))
         return conduix_send_error(r, CX_E_INVALID_REQUEST, verr.message, verr.param);
+    const char *requested = json_string_value(json_object_get(req, "model"));
+    conduix_gov_t gov;
+    if ((rc = conduix_gov_begin(r, ctx, requested, &gov)) != OK)
+        return rc;
 
     conduix_runtime_t *rt = ctx->conf->runtime;
     const cx_catalog_t *cat = conduix_catalog(rt, r);
     if (!cat)
         return conduix_send_error(r, CX_E_INTERNAL, "The model catalog is unavailable; please retry shortly.", NULL);
-    const char *requested = json_string_value(json_object_get(req, "model"));
     cx_resolved_t res;
     if (!cx_catalog_resolve(cat, requested, &res))
         return conduix_send_error(r, CX_E_MODEL_NOT_FOUND,
@@ -283,16 +287,28 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
                                                "have access to it. GET /v1/models lists the catalog.",
                                                requested), "model");
 
+    /* Governance, in the order of SPEC §4 (conduix_governance.c). */
+    if ((rc = conduix_gov_allowlist(r, ctx, cat, &res, &gov)) != OK)
+        return rc;
+    /* (rate limit: part 2, on the shared state layer) */
+    apr_array_header_t *candidates;
+    if ((rc = conduix_gov_candidates(r, ctx, &gov, &candidates)) != OK)
+        return rc;
+    /* (spend caps: part 2, on the shared state layer) */
+
     /* Credits are checked before anything leaves: an empty wallet costs nothing. */
     if (ctx->key.mode == CX_KEY_LIVE && ctx->key.org_balance_nano <= 0)
         return conduix_send_error(r, CX_E_INSUFFICIENT_CREDITS,
                                   "Your credit balance is exhausted. Top up the wallet to continue.", NULL);
 
+    conduix_gov_redact(r, ctx, req, &gov);
+    /* (response cache lookup goes here) */
+    conduix_gov_swap(r, ctx, req, &gov, &candidates);
+
     chat_t c = {.r = r, .ctx = ctx, .requested_model = requested, .req = req,
                 .stream = json_is_true(json_object_get(req, "stream"))};
     apr_pool_create(&c.event_pool, r->pool);
 
-    apr_array_header_t *candidates = cx_catalog_candidates(r->pool, &res);
     attempt_outcome_t outcome = ATTEMPT_RETRY;
     int tried = 0;
     for (int i = 0; i < candidates->nelts; i++) {
@@ -310,7 +326,7 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
             continue;
         }
         c.dep = dep;
-        c.fallback = tried > 0;
+        c.fallback = i > 0;   /* anything but the first choice of the chain is a fallback */
         tried++;
         outcome = attempt(&c, base_url, credential);
         if (outcome == ATTEMPT_SERVED || outcome == ATTEMPT_CLIENT_ERROR)

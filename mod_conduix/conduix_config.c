@@ -51,6 +51,7 @@ void *conduix_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->key_cache_ttl = MERGE(key_cache_ttl);
     c->catalog_refresh = MERGE(catalog_refresh);
     c->db_pool_max = MERGE(db_pool_max);
+    c->spool_dir = add->spool_dir ? add->spool_dir : base->spool_dir;
     return c;
 }
 
@@ -167,6 +168,15 @@ static const char *parse_positive(cmd_parms *cmd, const char *arg, long long min
     return NULL;
 }
 
+static const char *set_spool_dir(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *dir = ap_server_root_relative(cmd->pool, arg);
+    if (!dir)
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->cmd->name, arg);
+    sconf(cmd)->spool_dir = dir;
+    return NULL;
+}
+
 static const char *set_max_body(cmd_parms *cmd, void *dummy, const char *arg)
 {
     long long v;
@@ -217,5 +227,8 @@ const command_rec conduix_cmds[] = {
                   "Seconds between catalog reloads from the database, default 30"),
     AP_INIT_TAKE1(CONDUIX_DB_POOL_MAX, set_int, (void *)&db_pool_max_setting, RSRC_CONF,
                   "Database connections per child (default: threads per child)"),
+    AP_INIT_TAKE1(CONDUIX_SPOOL_DIR, set_spool_dir, NULL, RSRC_CONF,
+                  "Directory where usage rows wait while the database is unavailable "
+                  "(default: conduix-spool under DefaultRuntimeDir)"),
     {NULL}
 };

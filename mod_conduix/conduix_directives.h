@@ -12,5 +12,6 @@
 #define CONDUIX_KEY_CACHE_TTL      "ConduixKeyCacheTTL"
 #define CONDUIX_CATALOG_REFRESH    "ConduixCatalogRefresh"
 #define CONDUIX_DB_POOL_MAX        "ConduixDBPoolMax"
+#define CONDUIX_SPOOL_DIR          "ConduixSpoolDir"
 
 #endif

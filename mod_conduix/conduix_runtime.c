@@ -46,6 +46,8 @@ struct conduix_runtime {
     apr_hash_t *keys;                   /* hash bytes -> key_entry_t */
     apr_pool_t *keys_pool;
     cx_http_pool *http;
+    apr_time_t spool_next_check;        /* guarded by lock */
+    struct conduix_settings_cache *settings;   /* org governance settings */
 };
 
 /* ------------------------------------------------------------ database pool */
@@ -236,6 +238,7 @@ static void copy_record(apr_pool_t *p, const cx_key_record_t *src, cx_key_record
     dst->allowed_models = src->allowed_models ? apr_pstrdup(p, src->allowed_models) : NULL;
     dst->region = src->region ? apr_pstrdup(p, src->region) : NULL;
     dst->pii_mode = src->pii_mode ? apr_pstrdup(p, src->pii_mode) : NULL;
+    dst->swap_mode = src->swap_mode ? apr_pstrdup(p, src->swap_mode) : NULL;
 }
 
 int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret,
@@ -260,15 +263,29 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
     }
 
     cx_db *db = conduix_db_acquire(rt, r);
-    if (!db)
-        return -1;
     cx_key_record_t rec;
-    int found = cx_store_lookup_key(db, r->pool, hash, &rec);
-    if (found < 0)
+    int found = db ? cx_store_lookup_key(db, r->pool, hash, &rec) : -1;
+    if (found < 0 && db)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CX0120: key lookup failed: %s", cx_db_error(db));
     conduix_db_release(rt, db);
-    if (found < 0)
-        return -1;
+    if (found < 0) {
+        /* The database is unreachable. A key this child has seen keeps working on its
+         * last known record (revocations cannot happen while the database is down
+         * anyway); usage is spooled and charged when the database is back. */
+        int stale = -1;
+        apr_thread_mutex_lock(rt->lock);
+        key_entry_t *e = apr_hash_get(rt->keys, hash, CX_SHA256_LEN);
+        if (e) {
+            stale = e->found;
+            if (stale)
+                copy_record(r->pool, &e->rec, out);
+        }
+        apr_thread_mutex_unlock(rt->lock);
+        if (stale >= 0)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "CX0121: database unavailable; using this child's last known key record");
+        return stale;
+    }
     if (found)
         *out = rec;
 
@@ -316,6 +333,38 @@ cx_http_pool *conduix_http_pool(conduix_runtime_t *rt)
     return rt->http;
 }
 
+struct conduix_settings_cache *conduix_runtime_settings(conduix_runtime_t *rt)
+{
+    return rt->settings;
+}
+
+conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt)
+{
+    return rt->conf;
+}
+
+#define SPOOL_CHECK_INTERVAL apr_time_from_sec(5)
+
+int conduix_runtime_spool_due(conduix_runtime_t *rt)
+{
+    apr_time_t now = apr_time_now();
+    int due = 0;
+    apr_thread_mutex_lock(rt->lock);
+    if (now >= rt->spool_next_check) {
+        rt->spool_next_check = now + SPOOL_CHECK_INTERVAL;
+        due = 1;
+    }
+    apr_thread_mutex_unlock(rt->lock);
+    return due;
+}
+
+void conduix_runtime_spool_dirty(conduix_runtime_t *rt)
+{
+    apr_thread_mutex_lock(rt->lock);
+    rt->spool_next_check = 0;
+    apr_thread_mutex_unlock(rt->lock);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
@@ -329,6 +378,7 @@ conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
     apr_pool_create(&rt->keys_pool, pchild);
     rt->keys = apr_hash_make(rt->keys_pool);
     rt->http = cx_http_pool_create(pchild);
+    rt->settings = conduix_settings_cache_create(pchild);
 
     int threads = 1;
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);

@@ -14,7 +14,11 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <apr_strings.h>
+#include <apr_file_io.h>
 #include <mysql.h>
+#include <errno.h>
+#include <unistd.h>
+#include <unixd.h>
 #include <string.h>
 
 
@@ -83,6 +87,18 @@ static int conduix_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
                              "CX0005: ConduixProvider %s: %s is empty; the provider is skipped",
                              pc->name, pc->credential_ref);
         }
+        if (!conf->spool_dir)
+            conf->spool_dir = ap_runtime_dir_relative(pconf, "conduix-spool");
+        apr_status_t rv = apr_dir_make_recursive(conf->spool_dir, APR_FPROT_OS_DEFAULT, ptemp);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs, "CX0006: cannot create ConduixSpoolDir %s",
+                         conf->spool_dir);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        /* Children write the spool after dropping root. */
+        if (geteuid() == 0 && chown(conf->spool_dir, ap_unixd_config.user_id, ap_unixd_config.group_id))
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, vs, "CX0007: cannot hand %s to the httpd user",
+                         conf->spool_dir);
     }
     ap_add_version_component(pconf, "mod_conduix/" CONDUIX_VERSION);
     return OK;
@@ -141,19 +157,7 @@ static int conduix_log_transaction(request_rec *r)
     conduix_req_t *ctx = ap_get_module_config(r->request_config, &conduix_module);
     if (!ctx || !ctx->record_usage)
         return DECLINED;
-    conduix_runtime_t *rt = ctx->conf->runtime;
-    cx_db *db = conduix_db_acquire(rt, r);
-    const char *err = "no database connection";
-    int duplicate = 0;
-    if (db && cx_store_record_usage(db, &ctx->usage, &duplicate, &err) == 0) {
-        conduix_db_release(rt, db);
-        if (!duplicate && ctx->usage.charged_nano > 0)
-            conduix_key_cache_charge(rt, ctx->usage.org_id, ctx->usage.charged_nano);
-        return OK;
-    }
-    conduix_db_release(rt, db);
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "[%s] CX0401: usage not recorded (cost %s): %s",
-                  ctx->request_id, cx_nano_format(r->pool, ctx->usage.charged_nano), err);
+    conduix_usage_record(ctx->conf->runtime, r, &ctx->usage);
     return OK;
 }
 

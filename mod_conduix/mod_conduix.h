@@ -41,6 +41,7 @@ typedef struct {
     int key_cache_ttl;            /* seconds */
     int catalog_refresh;          /* seconds */
     int db_pool_max;
+    const char *spool_dir;        /* usage rows wait here while the database is down */
     conduix_runtime_t *runtime;   /* per child, set in child_init */
 } conduix_server_conf_t;
 
@@ -72,6 +73,17 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
  * balance it already used up before the cache entry expires. */
 void conduix_key_cache_charge(conduix_runtime_t *rt, uint64_t org_id, cx_nano_t amount);
 cx_http_pool *conduix_http_pool(conduix_runtime_t *rt);
+/* Record a usage row after the response: to the database, or to the spool when the
+ * database cannot take it; replays the spool once the database is back. */
+void conduix_usage_record(conduix_runtime_t *rt, request_rec *r, const cx_usage_record_t *u);
+conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt);
+/* Spool bookkeeping: "due" is true at most every few seconds, and at once after this
+ * child spooled a row, so healthy children look for spool files rarely. */
+int conduix_runtime_spool_due(conduix_runtime_t *rt);
+void conduix_runtime_spool_dirty(conduix_runtime_t *rt);
+/* Per-child cache of org governance settings (conduix_settings.c). */
+struct conduix_settings_cache *conduix_settings_cache_create(apr_pool_t *pchild);
+struct conduix_settings_cache *conduix_runtime_settings(conduix_runtime_t *rt);
 /* Upstream base URL and credential for a provider (directive first, then catalog). */
 void conduix_provider_endpoint(conduix_runtime_t *rt, const cx_provider_t *prov,
                                const char **base_url, const char **credential);

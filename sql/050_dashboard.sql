@@ -68,11 +68,9 @@ CREATE TABLE IF NOT EXISTS byo_endpoints (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Platform settings (org 0) the dashboard reads; an operator may change them in SQL.
--- Org settings written by the Settings page (absent = not set):
+-- Org settings written by the Settings page (absent = not set), besides the governance
+-- ones of 030_governance.sql (pii_default, swaps_enabled, swap_never_from, swap_never_to):
 --   spend_cap_daily_nano, spend_cap_monthly_nano   BIGINT text, nanocredits
---   pii_redact_default                             "on" | "off"
---   swaps_enabled                                  "on" | "off"
---   swap_never_from, swap_never_to                 JSON arrays of model ids
 --   auto_reload_enabled                            "on" | "off"
 --   auto_reload_threshold_nano, auto_reload_amount_nano
 -- Provider alert webhooks (Providers page) live in org 0 as

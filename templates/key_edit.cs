@@ -21,6 +21,7 @@
     <label>Rate limit (req/min)<input name="rate_limit" value="<?cs var:Form.rate_limit ?>" inputmode="numeric" placeholder="none"></label>
     <label>Region<select name="region"><option value="">any</option><option<?cs if:Form.region == "US" ?> selected<?cs /if ?>>US</option><option<?cs if:Form.region == "EU" ?> selected<?cs /if ?>>EU</option><option<?cs if:Form.region == "APAC" ?> selected<?cs /if ?>>APAC</option></select></label>
     <label>PII redaction<select name="pii_mode"><option value="inherit">org default</option><option value="redact"<?cs if:Form.pii_mode == "redact" ?> selected<?cs /if ?>>redact</option><option value="off"<?cs if:Form.pii_mode == "off" ?> selected<?cs /if ?>>off</option></select></label>
+      <label>Cheaper-model swaps<select name="swap_mode"><option value="inherit">org default</option><option value="on"<?cs if:Form.swap_mode == "on" ?> selected<?cs /if ?>>on</option><option value="off"<?cs if:Form.swap_mode == "off" ?> selected<?cs /if ?>>off</option></select></label>
     <label>Daily cap (credits)<input name="cap_daily" value="<?cs var:Form.cap_daily ?>" inputmode="decimal" placeholder="none"></label>
     <label>Monthly cap (credits)<input name="cap_monthly" value="<?cs var:Form.cap_monthly ?>" inputmode="decimal" placeholder="none"></label>
     <div class="form-actions"><button type="submit" class="btn btn-primary">Save changes</button></div>

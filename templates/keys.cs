@@ -31,6 +31,7 @@
       <label>Rate limit (req/min)<input name="rate_limit" value="<?cs var:Form.rate_limit ?>" inputmode="numeric" placeholder="none"></label>
       <label>Region<select name="region"><option value="">any</option><option<?cs if:Form.region == "US" ?> selected<?cs /if ?>>US</option><option<?cs if:Form.region == "EU" ?> selected<?cs /if ?>>EU</option><option<?cs if:Form.region == "APAC" ?> selected<?cs /if ?>>APAC</option></select></label>
       <label>PII redaction<select name="pii_mode"><option value="inherit">org default</option><option value="redact"<?cs if:Form.pii_mode == "redact" ?> selected<?cs /if ?>>redact</option><option value="off"<?cs if:Form.pii_mode == "off" ?> selected<?cs /if ?>>off</option></select></label>
+      <label>Cheaper-model swaps<select name="swap_mode"><option value="inherit">org default</option><option value="on"<?cs if:Form.swap_mode == "on" ?> selected<?cs /if ?>>on</option><option value="off"<?cs if:Form.swap_mode == "off" ?> selected<?cs /if ?>>off</option></select></label>
       <label>Daily cap (credits)<input name="cap_daily" value="<?cs var:Form.cap_daily ?>" inputmode="decimal" placeholder="none"></label>
       <label>Monthly cap (credits)<input name="cap_monthly" value="<?cs var:Form.cap_monthly ?>" inputmode="decimal" placeholder="none"></label>
       <div class="form-actions"><button type="submit" class="btn btn-primary">Create key</button></div>
@@ -51,7 +52,7 @@
       <td class="policy">
         <div><span class="k">models</span><?cs if:k.allowed ?><span class="clip"><?cs var:k.allowed ?></span><?cs else ?>all<?cs /if ?></div>
         <div><span class="k">rate</span><?cs if:k.rate_limit_rpm ?><?cs var:k.rate_limit_rpm ?>/min<?cs else ?>unlimited<?cs /if ?></div>
-        <div><span class="k">region</span><?cs if:k.region ?><?cs var:k.region ?><?cs else ?>any<?cs /if ?> <span class="k">PII</span><?cs var:k.pii_mode ?></div>
+        <div><span class="k">region</span><?cs if:k.region ?><?cs var:k.region ?><?cs else ?>any<?cs /if ?> <span class="k">PII</span><?cs var:k.pii_mode ?> <span class="k">swaps</span><?cs var:k.swap_mode ?></div>
       </td>
       <td class="nowrap"><?cs alt:k.cap_daily ?>–<?cs /alt ?> / <?cs alt:k.cap_monthly ?>–<?cs /alt ?></td>
       <td><?cs if:k.revoked_at ?><span class="badge revoked">revoked</span><span class="sub"><?cs var:k.revoked_at ?></span><?cs elif:k.last_used_at ?><?cs var:k.last_used_at ?><?cs else ?><span class="muted">never</span><?cs /if ?></td>

@@ -192,20 +192,21 @@ test('changing the daily spend cap is saved and found in the audit log', async (
   await shot(owner, '05-settings');
 
   await owner.goto(`${DASH}/audit`);
-  await owner.selectOption('#audit-filters select[name=action]', 'settings.update');
-  await Promise.all([owner.waitForURL(/action=settings.update/), owner.click('#audit-filters button[type=submit]')]);
+  await owner.selectOption('#audit-filters select[name=action]', 'org.setting.update');
+  await Promise.all([owner.waitForURL(/action=org.setting.update/), owner.click('#audit-filters button[type=submit]')]);
   const rows = owner.locator('#audit tbody tr');
   assert.equal(await rows.count(), 1);
   const text = await rows.first().textContent();
-  assert.match(text, /spend_cap_daily_nano/);
-  assert.match(text, /"after":"25.00"/);
+  assert.match(text, /"setting":"spend_cap_daily_nano"/);
+  assert.match(text, /"after":"25000000000"/);   // 25 credits in nanocredits
   assert.match(text, new RegExp(OWNER.email.replace('.', '\\.')));
   await shot(owner, '06-audit');
 
-  const json = await owner.request.get(`${DASH}/audit/export?format=json&action=settings.update`);
+  const json = await owner.request.get(`${DASH}/audit/export?format=json&action=org.setting.update`);
   const doc = await json.json();
   assert.equal(doc.data.length, 1);
-  assert.equal(doc.data[0].detail.changes.spend_cap_daily_nano.after, '25.00');
+  assert.equal(doc.data[0].detail.setting, 'spend_cap_daily_nano');
+  assert.equal(doc.data[0].detail.after, '25000000000');
 });
 
 test('revoking the key is audited and the gateway then refuses it', async () => {

@@ -335,8 +335,8 @@ def test_sql_metacharacters_in_every_filter_are_harmless(dash, account, db):
     # the filters still work for real values, and the tables are intact
     assert db.scalar("SELECT COUNT(*) FROM users") == users
     assert db.scalar("SELECT COUNT(*) FROM audit_log") >= total
-    r = d.get("/audit", params={"actor": owner.email.split("@")[0], "action": "settings.update"})
-    assert r.text.count("settings.update</span>") == 1
+    r = d.get("/audit", params={"actor": owner.email.split("@")[0], "action": "org.setting.update"})
+    assert r.text.count("org.setting.update</span>") == 1
 
 
 def test_audit_filters_pagination_and_exports_agree(dash, account, db):
@@ -347,15 +347,15 @@ def test_audit_filters_pagination_and_exports_agree(dash, account, db):
         assert d.post("/settings", {"cap_daily": str(i + 1)}, csrf=token).status_code == 303
     # a value a spreadsheet would evaluate: exported defused
     d.post("/members/invite", {"email": "=1+1@dash.test", "role": "viewer"})
-    page1 = d.get("/audit", params={"action": "settings.update"})
-    assert page1.text.count("settings.update</span>") == 50
+    page1 = d.get("/audit", params={"action": "org.setting.update"})
+    assert page1.text.count("org.setting.update</span>") == 50
     assert "1–50 of 55" in page1.text
-    page2 = d.get("/audit", params={"action": "settings.update", "page": "2"})
-    assert page2.text.count("settings.update</span>") == 5
-    rid = db.scalar("SELECT request_id FROM audit_log WHERE org_id=%s AND action='settings.update' "
+    page2 = d.get("/audit", params={"action": "org.setting.update", "page": "2"})
+    assert page2.text.count("org.setting.update</span>") == 5
+    rid = db.scalar("SELECT request_id FROM audit_log WHERE org_id=%s AND action='org.setting.update' "
                     "ORDER BY id LIMIT 1", (owner.org_id,))
     one = d.get("/audit", params={"request_id": rid})
-    assert one.text.count("settings.update</span>") == 1
+    assert one.text.count("org.setting.update</span>") == 1
 
     n = db.scalar("SELECT COUNT(*) FROM audit_log WHERE org_id=%s", (owner.org_id,))
     js = d.get("/audit/export", params={"format": "json"})
@@ -372,8 +372,9 @@ def test_audit_filters_pagination_and_exports_agree(dash, account, db):
         j = by_id[t["id"]]
         assert t["action"] == j["action"] and t["request_id"] == (j["request_id"] or "")
         assert t["actor_label"] == j["actor_label"] and t["created_at"] == j["created_at"]
-        if t["action"] == "settings.update":
+        if t["action"] == "org.setting.update":
             assert json.loads(t["detail"]) == j["detail"]
+            assert j["detail"]["setting"] == "spend_cap_daily_nano"
     invite = [t for t in table if t["action"] == "member.invite"][0]
     assert invite["target"] == "'=1+1@dash.test"
     assert db.scalar("SELECT COUNT(*) FROM audit_log WHERE org_id=%s AND action='audit.export'",
@@ -398,18 +399,22 @@ def test_settings_are_validated_stored_and_audited_with_before_and_after(dash, a
     s = settings_of(db, owner.org_id)
     assert s["spend_cap_daily_nano"] == str(12_500_000_000)
     assert s["spend_cap_monthly_nano"] == str(300 * 10**9)
-    assert s["pii_redact_default"] == "on" and s["swaps_enabled"] == "on"
-    assert json.loads(s["swap_never_from"]) == ["gpt-4o", "claude-haiku-4-5-20251001"]
+    assert s["pii_default"] == "on" and s["swaps_enabled"] == "on"
+    assert json.loads(s["swap_never_from"]) == ["gpt-4o", "claude-haiku-4-5"]
     assert json.loads(s["swap_never_to"]) == ["deepseek-v4-flash"]
     assert s["auto_reload_enabled"] == "on" and s["auto_reload_amount_nano"] == str(50 * 10**9)
-    rows = db.query("SELECT actor_label, ip, request_id, detail FROM audit_log WHERE org_id=%s AND "
-                    "action='settings.update'", (owner.org_id,))
-    assert len(rows) == 1
-    assert rows[0]["actor_label"] == owner.email and rows[0]["ip"] == "127.0.0.1"
+    rows = db.query("SELECT actor_type, actor_label, ip, request_id, detail FROM audit_log WHERE "
+                    "org_id=%s AND action='org.setting.update'", (owner.org_id,))
+    assert len(rows) == 9                       # one audited change per setting
+    assert {r["request_id"] for r in rows} == {rows[0]["request_id"]}   # one save
+    assert all(r["actor_label"] == owner.email and r["ip"] == "127.0.0.1" and
+               r["actor_type"] == "user" for r in rows)
     assert re.fullmatch(r"cx-req-[0-9a-f]{24}", rows[0]["request_id"])
-    ch = json.loads(rows[0]["detail"])["changes"]
-    assert ch["spend_cap_daily_nano"] == {"before": None, "after": "12.50"}
-    assert ch["pii_redact_default"] == {"before": "off", "after": "on"}
+    ch = {d["setting"]: d for d in (json.loads(r["detail"]) for r in rows)}
+    assert ch["spend_cap_daily_nano"] == {"setting": "spend_cap_daily_nano", "before": None,
+                                          "after": "12500000000"}
+    assert ch["pii_default"]["before"] is None and ch["pii_default"]["after"] == "on"
+    assert ch["swap_never_from"]["after"] == ["gpt-4o", "claude-haiku-4-5"]
     # saving the same values again changes and audits nothing
     again = d.get("/settings").text
     form = {m.group(1): m.group(2) for m in re.finditer(r'name="([a-z_]+)"[^>]*value="([^"]*)"', again)}
@@ -417,8 +422,8 @@ def test_settings_are_validated_stored_and_audited_with_before_and_after(dash, a
     form.pop("csrf", None)
     r = d.post("/settings", form)
     assert r.headers["location"].endswith("done=unchanged")
-    assert db.scalar("SELECT COUNT(*) FROM audit_log WHERE org_id=%s AND action='settings.update'",
-                     (owner.org_id,)) == 1
+    assert db.scalar("SELECT COUNT(*) FROM audit_log WHERE org_id=%s AND action='org.setting.update'",
+                     (owner.org_id,)) == 9
 
 
 # ---------------------------------------------------------------------------------------
@@ -448,15 +453,18 @@ def test_key_minted_in_the_dashboard_works_is_audited_and_dies_when_revoked(dash
     after = db.query("SELECT * FROM api_keys WHERE id=%s", (row["id"],))[0]
     assert (after["name"], after["rate_limit_rpm"], after["region"]) == ("edge key", None, None)
     assert after["spend_cap_daily_nano"] == 7 * 10**9 and after["spend_cap_monthly_nano"] is None
-    upd = json.loads(db.scalar("SELECT detail FROM audit_log WHERE org_id=%s AND action='key.update'",
-                               (owner.org_id,)))
-    assert upd["before"]["rate_limit_rpm"] == 600 and upd["after"]["rate_limit_rpm"] is None
-
+    upd = {d["field"]: d for d in (json.loads(x["detail"]) for x in db.query(
+        "SELECT detail FROM audit_log WHERE org_id=%s AND action='key.update'", (owner.org_id,)))}
+    assert set(upd) == {"allowed_models", "rate_limit", "region", "pii_mode", "name",
+                        "spend_cap_daily", "spend_cap_monthly"}
+    assert upd["rate_limit"] == {"field": "rate_limit", "before": 600, "after": None}
+    assert upd["allowed_models"]["before"] == ["gpt-4o-mini", "tier:budget"]
+    assert upd["spend_cap_daily"]["after"] == str(7 * 10**9)
     assert d.post("/keys/revoke", {"id": row["id"]}).status_code == 303
     assert wait_for(lambda: gw.chat(secret).status_code == 401, 12, 0.5)
     actions = [x["action"] for x in db.query("SELECT action FROM audit_log WHERE org_id=%s ORDER BY id",
                                              (owner.org_id,))]
-    assert actions == ["dashboard.login", "key.create", "key.update", "key.revoke"]
+    assert actions == ["dashboard.login", "key.create"] + ["key.update"] * 7 + ["key.revoke"]
     assert d.post("/keys/edit", {"id": row["id"], "name": "zombie"}).status_code == 409
 
 

@@ -1,0 +1,163 @@
+/* Governance steps of a chat request (see conduix_governance.h for the order).
+ * The decisions are made by lib/; this file reads the request, the key record and
+ * the org settings, sends the rejections and sets the response headers. */
+#include "conduix_governance.h"
+#include "cx_pii.h"
+#include "cx_swap.h"
+
+#include <apr_strings.h>
+#include <string.h>
+#include <strings.h>
+
+APLOG_USE_MODULE(conduix);
+
+int conduix_gov_begin(request_rec *r, conduix_req_t *ctx, const char *requested, conduix_gov_t *gov)
+{
+    (void)ctx;
+    memset(gov, 0, sizeof *gov);
+    gov->requested = requested;
+    gov->pii_header = cx_parse_bool_header(apr_table_get(r->headers_in, "x-conduix-pii-redact"));
+    if (gov->pii_header == -2)
+        return conduix_send_error(r, CX_E_INVALID_REQUEST,
+                                  "The x-conduix-pii-redact header must be true or false.", NULL);
+    const char *routing = apr_table_get(r->headers_in, "X-Gateway-Routing");
+    if (routing) {
+        if (!strcasecmp(routing, "explicit"))
+            gov->explicit_routing = 1;
+        else if (strcasecmp(routing, "auto"))
+            return conduix_send_error(r, CX_E_INVALID_REQUEST,
+                                      "The X-Gateway-Routing header must be 'explicit' (send to "
+                                      "exactly the requested model) or 'auto'.", NULL);
+    }
+    return OK;
+}
+
+int conduix_gov_allowlist(request_rec *r, conduix_req_t *ctx, const cx_catalog_t *cat,
+                          const cx_resolved_t *res, conduix_gov_t *gov)
+{
+    gov->cat = cat;
+    gov->res = res;
+    const char *err;
+    if (cx_allowlist_compile(r->pool, ctx->key.allowed_models, cat, &gov->allowlist, &err)) {
+        /* A stored allowlist we cannot read must not open every model: refuse. */
+        CX_RLOG(APLOG_ERR, r, ctx, "CX0501", "key %" APR_UINT64_T_FMT " has a malformed allowlist: %s",
+                (apr_uint64_t)ctx->key.key_id, err);
+        return conduix_send_error(r, CX_E_MODEL_NOT_ALLOWED,
+                                  "This API key's model allowlist is malformed, so no model is "
+                                  "allowed; ask an administrator of your organization to fix it.",
+                                  "model");
+    }
+    if (!cx_allowlist_admits_model(gov->allowlist, res->model))
+        return conduix_send_error(r, CX_E_MODEL_NOT_ALLOWED,
+                                  apr_psprintf(r->pool, "This API key is not allowed to use the "
+                                               "model '%s'. Its allowlist admits %d "
+                                               "entr%s; ask an administrator to extend it.",
+                                               gov->requested, cx_allowlist_size(gov->allowlist),
+                                               cx_allowlist_size(gov->allowlist) == 1 ? "y" : "ies"),
+                                  "model");
+    return OK;
+}
+
+int conduix_gov_candidates(request_rec *r, conduix_req_t *ctx, conduix_gov_t *gov,
+                           apr_array_header_t **candidates)
+{
+    apr_array_header_t *all = cx_catalog_candidates(r->pool, gov->res);
+    /* Fallbacks are filtered like the primary: never a model the key may not call. */
+    apr_array_header_t *allowed = cx_allowlist_filter(r->pool, gov->allowlist, all);
+    const char *region = ctx->key.region;
+    *candidates = cx_region_filter(r->pool, allowed, region);
+    if (region && allowed->nelts > 0 && (*candidates)->nelts == 0)
+        return conduix_send_error(r, CX_E_PROVIDER_NOT_PERMITTED,
+                                  apr_psprintf(r->pool, "No provider in region %s can serve '%s' "
+                                               "for this key, whose data residency is pinned to "
+                                               "%s; the request was not sent anywhere.",
+                                               region, gov->requested, region),
+                                  "model");
+    if (region && (*candidates)->nelts < allowed->nelts)
+        CX_RLOG(APLOG_DEBUG, r, ctx, "CX0502", "region %s: %d of %d candidates kept", region,
+                (*candidates)->nelts, allowed->nelts);
+    return OK;
+}
+
+static cx_org_settings_t *org_settings(request_rec *r, conduix_req_t *ctx, conduix_gov_t *gov)
+{
+    if (!gov->org_loaded) {
+        conduix_org_settings(ctx->conf->runtime, r, ctx->key.org_id, &gov->org);
+        gov->org_loaded = 1;
+    }
+    return &gov->org;
+}
+
+void conduix_gov_redact(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_gov_t *gov)
+{
+    int org_default = 0;
+    /* The org setting matters only when neither the header nor the key decides. */
+    if (gov->pii_header < 0 && (!ctx->key.pii_mode || !strcmp(ctx->key.pii_mode, "inherit")))
+        org_default = org_settings(r, ctx, gov)->pii_default;
+    if (!cx_pii_decide(gov->pii_header, ctx->key.pii_mode, org_default))
+        return;
+    cx_pii_stats_t st = {0};
+    gov->pii_redacted = cx_pii_redact_chat(r->pool, req, &st);
+    gov->pii_ran = 1;
+    apr_table_setn(r->headers_out, "x-conduix-pii-redacted",
+                   apr_psprintf(r->pool, "%u", gov->pii_redacted));
+    /* Counts only: the redacted values themselves are never logged. */
+    CX_RLOG(APLOG_DEBUG, r, ctx, "CX0503", "PII redaction: %u (email %u, ssn %u, phone %u, card %u)",
+            st.total, st.found[CX_PII_EMAIL], st.found[CX_PII_SSN], st.found[CX_PII_PHONE],
+            st.found[CX_PII_CARD]);
+}
+
+/* Can the attempt loop send to d right now? Mirrors the two skips in
+ * conduix_api_chat.c (no adapter for the provider's wire format yet; no base URL
+ * or credential): a swap must never pick a model the loop would skip. Keep the two
+ * in step when adapters for other formats land. */
+static int routable(void *baton, const cx_deployment_t *d)
+{
+    conduix_runtime_t *rt = baton;
+    if (d->provider->api_format != CX_API_OPENAI)
+        return 0;
+    const char *base_url, *credential;
+    conduix_provider_endpoint(rt, d->provider, &base_url, &credential);
+    return base_url && credential;
+}
+
+void conduix_gov_swap(request_rec *r, conduix_req_t *ctx, const json_t *req, conduix_gov_t *gov,
+                      apr_array_header_t **candidates)
+{
+    int org_enabled = 0;
+    if (!gov->explicit_routing && (!ctx->key.swap_mode || !strcmp(ctx->key.swap_mode, "inherit")))
+        org_enabled = org_settings(r, ctx, gov)->swaps_enabled;
+    if (!cx_swap_decide(gov->explicit_routing, ctx->key.swap_mode, org_enabled))
+        return;
+    cx_org_settings_t *org = org_settings(r, ctx, gov);
+    cx_swap_input_t in = {
+        .cat = gov->cat,
+        .requested = gov->res->model,
+        .candidates = *candidates,
+        .allowlist = gov->allowlist,
+        .region = ctx->key.region,
+        .has_tools = cx_swap_request_has_tools(req),
+        .has_vision = cx_swap_request_has_vision(req),
+        .never_from = org->swap_never_from,
+        .never_to = org->swap_never_to,
+        .routable = routable,
+        .baton = ctx->conf->runtime,
+    };
+    cx_swap_result_t out;
+    cx_swap_choose(r->pool, &in, &out);
+    if (out.outcome != CX_SWAP_SWAPPED) {
+        CX_RLOG(APLOG_DEBUG, r, ctx, "CX0504", "no swap for %s: %s", gov->requested,
+                cx_swap_outcome_name(out.outcome));
+        return;
+    }
+    gov->swapped_to = out.target;
+    *candidates = out.candidates;
+    apr_table_setn(r->headers_out, "x-gateway-routed-from", gov->requested);
+    CX_RLOG(APLOG_INFO, r, ctx, "CX0505", "cheaper-model swap: %s -> %s", gov->requested,
+            out.target->id);
+}
+
+int conduix_gov_counts_toward_caps(const conduix_req_t *ctx)
+{
+    return ctx->key.mode == CX_KEY_LIVE;
+}

@@ -1,0 +1,76 @@
+/* mod_conduix governance glue: the per-key and per-org levers of SPEC §6, applied
+ * to a chat request in the order of SPEC §4. Each step is one call from the
+ * endpoint; the decisions themselves live in lib/ (cx_allowlist, cx_governance,
+ * cx_pii, cx_swap) and are unit-tested there.
+ *
+ *   request id -> auth -> body limits and validation (+ conduix_gov_begin: the
+ *   governance request headers) -> model resolution -> conduix_gov_allowlist ->
+ *   [rate limit: part 2] -> conduix_gov_candidates (allowlist on fallbacks, region
+ *   filter) -> [spend caps: part 2] -> credits -> conduix_gov_redact -> [cache] ->
+ *   conduix_gov_swap -> upstream with the fallback chain.
+ *
+ * Every rejection here happens before any upstream call and costs nothing. */
+#ifndef CONDUIX_GOVERNANCE_H
+#define CONDUIX_GOVERNANCE_H
+
+#include "mod_conduix.h"
+#include "cx_allowlist.h"
+#include "cx_governance.h"
+
+#include <jansson.h>
+
+typedef struct {
+    /* per-request headers */
+    int pii_header;                 /* x-conduix-pii-redact: -1 absent, 0, 1 */
+    int explicit_routing;           /* X-Gateway-Routing: explicit */
+    /* model and key policy */
+    const cx_catalog_t *cat;
+    const cx_resolved_t *res;
+    const char *requested;          /* the model id as the client sent it */
+    cx_allowlist_t *allowlist;      /* NULL = every model */
+    /* org settings, loaded on first use */
+    int org_loaded;
+    cx_org_settings_t org;
+    /* outcomes */
+    int pii_ran;
+    unsigned int pii_redacted;
+    const cx_model_t *swapped_to;
+} conduix_gov_t;
+
+/* Parse the governance request headers; 400 (sent) on a malformed value. */
+int conduix_gov_begin(request_rec *r, conduix_req_t *ctx, const char *requested, conduix_gov_t *gov);
+
+/* The key's allowlist against the resolved model: 403 model_not_allowed (sent). */
+int conduix_gov_allowlist(request_rec *r, conduix_req_t *ctx, const cx_catalog_t *cat,
+                          const cx_resolved_t *res, conduix_gov_t *gov);
+
+/* The deployments the request may be sent to: the model's candidates without
+ * models the allowlist refuses (fallbacks included) and without providers
+ * outside the key's region. None left in the region: 403 provider_not_permitted. */
+int conduix_gov_candidates(request_rec *r, conduix_req_t *ctx, conduix_gov_t *gov,
+                           apr_array_header_t **candidates);
+
+/* PII redaction of req in place when the header, the key or the org asks for it;
+ * sets x-conduix-pii-redacted when it ran. */
+void conduix_gov_redact(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_gov_t *gov);
+
+/* Cheaper-model swap: may put a cheaper model of the same band first in
+ * *candidates and set x-gateway-routed-from. */
+void conduix_gov_swap(request_rec *r, conduix_req_t *ctx, const json_t *req, conduix_gov_t *gov,
+                      apr_array_header_t **candidates);
+
+/* Does this request count toward spend caps? Test keys (cx_test_) run the whole
+ * governance path but never charge and never count toward caps. Part 2 (spend
+ * caps on the shared state layer) calls this before reserving against a cap. */
+int conduix_gov_counts_toward_caps(const conduix_req_t *ctx);
+
+/* ---- per-child org settings cache (conduix_settings.c) ---- */
+typedef struct conduix_settings_cache conduix_settings_cache_t;
+/* The org's governance settings: cached per child for ConduixKeyCacheTTL seconds
+ * (a change applies within that time). Returns 1, or 0 when the database is
+ * unavailable and this child never saw the org: *out then holds the fail-safe
+ * values (redact on, swaps off). */
+int conduix_org_settings(conduix_runtime_t *rt, request_rec *r, uint64_t org_id,
+                         cx_org_settings_t *out);
+
+#endif
