@@ -4,7 +4,6 @@
  *   CONDUIX_DB_DSN            database DSN (cx_dsn syntax; use password_file=)
  *   CONDUIX_TEMPLATE_DIR      the templates/ directory
  *   CONDUIX_JWT_SECRET_FILE   HS256 secret for the dashboard JWT (optional)
- *   CONDUIX_SECRET_KEY_FILE   AES-256-GCM key for stored BYO credentials (optional)
  *
  * One request: parse (query, cookies, urlencoded POST body up to 64 KiB), open the
  * database, load the session, find the route, then enforce in this order: signed in

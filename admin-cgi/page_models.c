@@ -1,13 +1,14 @@
 /* conduix-admin: the model catalog (filters by provider and tier) and the
- * organization's BYO endpoints. Adding an endpoint applies the SSRF rules
- * (cx_urlguard: literal and resolved addresses must be public unless the operator set
- * byo_allow_private_addresses=on) and stores the credential either as a reference
- * (env:NAME, file:/path) or sealed with AES-256-GCM (cx_secretbox); it is never shown
- * back or written to the audit log. */
+ * organization's BYO endpoints. Adding one goes through the gateway's own code: the
+ * SSRF guard the gateway applies before every BYO call (cx_ssrf_check_url: every
+ * literal or resolved address must be public unless the platform setting
+ * byo_allow_networks names its network, the dashboard's mirror of the
+ * ConduixByoAllowNetworks directive) and cx_byo_add. The credential is stored the way
+ * the gateway sends it (Bearer token) and is never shown back, logged or audited. */
 #include "admin.h"
+#include "cx_byo.h"
 #include "cx_json.h"
-#include "cx_secretbox.h"
-#include "cx_urlguard.h"
+#include "cx_ssrf.h"
 
 #include <apr_strings.h>
 #include <ctype.h>
@@ -123,17 +124,6 @@ int cxa_page_models(cxa_t *c)
     return render(c, 200);
 }
 
-static int slug_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 32 || !isalnum((unsigned char)s[0]))
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-            return 0;
-    return 1;
-}
-
 static int model_name_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -147,74 +137,47 @@ static int model_name_ok(const char *s)
 
 static int byo_fail(cxa_t *c, int status, const char *message)
 {
-    static const char *const fields[] = {"slug", "base_url", "region", "models"};
+    static const char *const fields[] = {"slug", "base_url", "region", "models"};   /* never the credential */
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         cxa_set(c, apr_pstrcat(c->pool, "ByoForm.", fields[i], NULL), cxa_param(c, fields[i]));
     cxa_flash(c, "error", message);
     return render(c, status);
 }
 
-/* Credential as stored: a reference kept as typed, a secret sealed; *kind for the audit. */
-static const char *store_credential(cxa_t *c, const char *cred, const char *slug,
-                                    const char **kind, const char **error)
+/* The SSRF policy: nothing private allowed, except the networks an operator listed in
+ * the platform setting byo_allow_networks (CIDRs separated by spaces or commas). */
+static const cx_ssrf_policy_t *byo_policy(cxa_t *c)
 {
-    *kind = "none";
-    if (!cred)
-        return NULL;
-    if (!strncmp(cred, "env:", 4)) {
-        for (const char *s = cred + 4; *s; s++)
-            if (!(isupper((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_'))
-                *error = "Credential: env: references name an environment variable (A-Z, 0-9, _).";
-        if (!cred[4])
-            *error = "Credential: env: needs a variable name.";
-        *kind = "reference";
-        return cred;
+    cx_ssrf_policy_t *pol = cx_ssrf_policy_create(c->pool);
+    const char *nets = NULL;
+    if (cx_admin_setting_get(c->db, c->pool, 0, "byo_allow_networks", &nets) == 1 && nets) {
+        char *copy = apr_pstrdup(c->pool, nets), *save = NULL;
+        for (char *n = apr_strtok(copy, ", \t\r\n", &save); n; n = apr_strtok(NULL, ", \t\r\n", &save))
+            if (cx_ssrf_policy_allow(pol, n))
+                cxa_flash(c, "error", "The platform setting byo_allow_networks has an invalid entry.");
     }
-    if (!strncmp(cred, "file:", 5)) {
-        if (cred[5] != '/' || strstr(cred, ".."))
-            *error = "Credential: file: references need an absolute path.";
-        *kind = "reference";
-        return cred;
-    }
-    if (strlen(cred) > 1024) {
-        *error = "Credential: at most 1024 characters.";
-        return NULL;
-    }
-    const char *keyfile = getenv("CONDUIX_SECRET_KEY_FILE");
-    unsigned char key[CX_SECRETBOX_KEY_LEN];
-    if (!keyfile || !*keyfile || cx_secretbox_read_key(c->pool, keyfile, key)) {
-        *error = "Credential: this server has no encryption key for stored secrets; give a "
-                 "reference instead (env:NAME or file:/path).";
-        return NULL;
-    }
-    const char *sealed = cx_secretbox_seal(c->pool, key,
-                                           cred, apr_psprintf(c->pool, "byo:%" APR_UINT64_T_FMT ":%s",
-                                                              (apr_uint64_t)c->user.org_id, slug));
-    memset(key, 0, sizeof key);
-    if (!sealed)
-        *error = "Credential: encryption failed.";
-    *kind = "encrypted";
-    return sealed;
+    return pol;
 }
 
 int cxa_page_byo_add(cxa_t *c)
 {
     const char *slug = cxa_param(c, "slug"), *url = cxa_param(c, "base_url");
     const char *region = cxa_param(c, "region"), *models_in = cxa_param(c, "models");
-    const char *cred_in = cxa_param(c, "credential");
-    if (!slug || !slug_ok(slug))
-        return byo_fail(c, 422, "Slug: 1 to 32 characters, lowercase letters, digits and '-', "
-                                "starting with a letter or digit.");
+    const char *credential = cxa_param(c, "credential");
+    if (!slug || !cx_byo_valid_slug(slug))
+        return byo_fail(c, 422, "Slug: 1 to 64 characters of a-z, 0-9, '-' and '_', starting with "
+                                "a letter or digit.");
     if (!region || (strcmp(region, "US") && strcmp(region, "EU") && strcmp(region, "APAC")))
         return byo_fail(c, 422, "Region must be US, EU or APAC.");
-    const char *allow = NULL;
-    if (cx_admin_setting_get(c->db, c->pool, 0, "byo_allow_private_addresses", &allow) < 0)
-        return -1;
-    cx_urlguard_opts_t opts = {.allow_private = allow && !strcmp(allow, "on"), .resolve = 1};
-    const char *why = cx_urlguard_check(c->pool, url, &opts, NULL);
+    const char *resolve = NULL;
+    const char *why = url ? cx_ssrf_check_url(c->pool, byo_policy(c), url, &resolve)
+                          : "a base URL is required";
     if (why)
         return byo_fail(c, 422, apr_psprintf(c->pool, "Base URL refused: %s.", why));
+    if (credential && strlen(credential) > 4096)
+        return byo_fail(c, 422, "Credential: at most 4096 characters.");
 
+    /* Models: "a, b" -> JSON array; none = any model id the client names. */
     json_t *models = cx_json_own(c->pool, json_array());
     char *copy = apr_pstrdup(c->pool, models_in ? models_in : ""), *save = NULL;
     for (char *tok = apr_strtok(copy, ", \r\n\t", &save); tok; tok = apr_strtok(NULL, ", \r\n\t", &save)) {
@@ -225,27 +188,29 @@ int cxa_page_byo_add(cxa_t *c)
             return byo_fail(c, 422, "Models: at most 50 per endpoint.");
         json_array_append_new(models, json_string(tok));
     }
-    if (json_array_size(models) == 0)
-        return byo_fail(c, 422, "Models: name at least one model served by this endpoint.");
 
-    const char *kind, *error = NULL;
-    const char *cred = store_credential(c, cred_in, slug, &kind, &error);
-    if (error)
-        return byo_fail(c, 422, error);
-    const char *models_json = cx_json_dump(c->pool, models, NULL);
+    cx_byo_t existing;
+    int rv = cx_byo_lookup(c->db, c->pool, c->user.org_id, slug, &existing);
+    if (rv < 0)
+        return -1;
+    if (rv == 1)
+        return byo_fail(c, 409, "An endpoint with this slug exists already.");
+    cx_byo_t b = {.org_id = c->user.org_id, .slug = slug, .base_url = url, .credential = credential,
+                  .region = region,
+                  .models = json_array_size(models) ? cx_json_dump(c->pool, models, NULL) : NULL};
+    json_t *detail = cx_json_own(c->pool, json_pack("{s:s,s:s,s:s,s:O,s:b}", "slug", slug,
+                                                    "base_url", url, "region", region, "models", models,
+                                                    "credential", credential != NULL));
     uint64_t id = 0;
+    const char *err;
     if (cx_db_begin(c->db))
         return -1;
-    int rv = cx_admin_byo_add(c->db, c->user.org_id, slug, url, cred, region, models_json, &id);
-    if (rv == 1) {
+    if (cx_byo_add(c->db, c->pool, &b, &id, &err)) {
         cx_db_rollback(c->db);
-        return byo_fail(c, 409, "An endpoint with this slug exists already.");
+        return byo_fail(c, 422, apr_psprintf(c->pool, "The endpoint was not added: %s.", err));
     }
-    json_t *detail = cx_json_own(c->pool, json_pack("{s:s,s:s,s:s,s:O,s:s}", "slug", slug,
-                                                    "base_url", url, "region", region,
-                                                    "models", models, "credential", kind));
-    if (rv || cxa_audit(c, "byo.add", apr_pstrcat(c->pool, "byo:", slug, NULL),
-                        cx_json_dump(c->pool, detail, NULL)) ||
+    if (cxa_audit(c, "byo.add", apr_pstrcat(c->pool, "byo:", slug, NULL),
+                  cx_json_dump(c->pool, detail, NULL)) ||
         cx_db_commit(c->db)) {
         cx_db_rollback(c->db);
         return -1;
@@ -255,11 +220,12 @@ int cxa_page_byo_add(cxa_t *c)
 
 int cxa_page_byo_remove(cxa_t *c)
 {
-    uint64_t id = cxa_param_id(c, "id");
-    const char *slug = NULL;
+    const char *slug = cxa_param(c, "slug"), *err;
+    if (!slug || !cx_byo_valid_slug(slug))
+        return cxa_fail(c, 404, "There is no such BYO endpoint in your organization.");
     if (cx_db_begin(c->db))
         return -1;
-    int rv = id ? cx_admin_byo_remove(c->db, c->pool, c->user.org_id, id, &slug) : 0;
+    int rv = cx_byo_remove(c->db, c->user.org_id, slug, &err);
     if (rv == 0) {
         cx_db_rollback(c->db);
         return cxa_fail(c, 404, "There is no such BYO endpoint in your organization.");

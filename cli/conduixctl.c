@@ -4,9 +4,11 @@
  *   conduixctl [--db DSN] COMMAND [options]      (DSN also from $CONDUIX_DB)
  *
  * Results go to stdout, one value per line; errors to stderr with exit status 1. */
+#include "cx_byo.h"
 #include "cx_dsn.h"
 #include "cx_governance.h"
 #include "cx_govstore.h"
+#include "cx_json.h"
 #include "cx_keys.h"
 #include "cx_password.h"
 #include "cx_price.h"
@@ -36,7 +38,11 @@ static const char usage_text[] =
     "          [--pii-mode inherit|redact|off] [--swap-mode inherit|on|off]\n"
     "          [--rate-limit N|none]\n"
     "  org-set --org ID --name pii_default|swaps_enabled|swap_never_from|swap_never_to\n"
-    "          (--value VALUE | --reset)\n";
+    "          (--value VALUE | --reset)\n"
+    "  byo-add --org ID --slug SLUG --base-url URL [--credential-env VAR | --credential-file F]\n"
+    "          [--region US|EU|APAC] [--models JSON]\n"
+    "  byo-list --org ID\n"
+    "  byo-remove --org ID --slug SLUG\n";
 
 static apr_pool_t *pool;
 
@@ -371,6 +377,65 @@ static int cmd_org_set(cx_db *db, const opts_t *o)
     return 0;
 }
 
+/* BYO endpoints. The credential is read from a variable or a file, never from the
+ * command line (where ps and shell history would show it), and never printed. */
+static int cmd_byo_add(cx_db *db, const opts_t *o)
+{
+    cx_byo_t b = {0};
+    b.org_id = need_id(o, "--org");
+    b.slug = need(o, "--slug");
+    b.base_url = need(o, "--base-url");
+    b.region = opt(o, "--region");
+    b.models = opt(o, "--models");
+    if (opt(o, "--credential-env")) {
+        b.credential = getenv(opt(o, "--credential-env"));
+        if (!b.credential || !*b.credential)
+            die("the variable %s is empty", opt(o, "--credential-env"));
+    }
+    else if (opt(o, "--credential-file")) {
+        b.credential = read_password_file(opt(o, "--credential-file"));
+    }
+    const char *err;
+    uint64_t id;
+    if (cx_byo_add(db, pool, &b, &id, &err))
+        die("%s", err);
+    cx_store_audit(db, b.org_id, "operator", 0, "conduixctl", NULL, NULL, "byo.create",
+                   apr_psprintf(pool, "byo:%s", b.slug),
+                   apr_psprintf(pool, "{\"base_url\":%s}", cx_json_quote(pool, b.base_url)));
+    printf("%llu\n", (unsigned long long)id);
+    return 0;
+}
+
+static int cmd_byo_list(cx_db *db, const opts_t *o)
+{
+    apr_array_header_t *list;
+    const char *err;
+    if (cx_byo_list(db, pool, need_id(o, "--org"), &list, &err))
+        die("%s", err);
+    for (int i = 0; i < list->nelts; i++) {
+        const cx_byo_t *b = &APR_ARRAY_IDX(list, i, cx_byo_t);
+        printf("byo:%s\t%s\t%s\t%s\t%s\n", b->slug, b->base_url, b->region,
+               b->models ? b->models : "*", b->enabled ? "enabled" : "disabled");
+    }
+    return 0;
+}
+
+static int cmd_byo_remove(cx_db *db, const opts_t *o)
+{
+    const char *err;
+    uint64_t org = need_id(o, "--org");
+    const char *slug = need(o, "--slug");
+    int rv = cx_byo_remove(db, org, slug, &err);
+    if (rv < 0)
+        die("%s", err);
+    if (rv == 0)
+        die("the organization has no BYO endpoint '%s'", slug);
+    cx_store_audit(db, org, "operator", 0, "conduixctl", NULL, NULL, "byo.remove",
+                   apr_psprintf(pool, "byo:%s", slug), NULL);
+    printf("removed\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     apr_app_initialize(&argc, (const char *const **)&argv, NULL);
@@ -400,6 +465,8 @@ int main(int argc, char **argv)
         {"key-revoke", cmd_key_revoke},     {"credits-grant", cmd_credits_grant},
         {"balance", cmd_balance},
         {"key-set", cmd_key_set},           {"org-set", cmd_org_set},
+        {"byo-add", cmd_byo_add},
+        {"byo-list", cmd_byo_list},         {"byo-remove", cmd_byo_remove},
     };
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
         if (!strcmp(cmd, commands[c].name)) {

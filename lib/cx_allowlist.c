@@ -161,6 +161,9 @@ int cx_allowlist_admits_model(const cx_allowlist_t *al, const cx_model_t *m)
 {
     if (!al)
         return 1;
+    /* A BYO model (byo:<slug>/<model>) is judged only by the byo: patterns. */
+    if (m->provider && m->provider->byo)
+        return cx_allowlist_admits_byo(al, m->id);
     for (int i = 0; i < al->entries->nelts; i++) {
         const entry_t *e = &APR_ARRAY_IDX(al->entries, i, entry_t);
         switch (e->kind) {

@@ -37,6 +37,8 @@ const char *cx_catalog_add_provider(cx_catalog_t *c, const cx_provider_t *prov)
     copy->base_url = dup_or_null(c->pool, prov->base_url);
     copy->credential_ref = dup_or_null(c->pool, prov->credential_ref);
     copy->enabled = prov->enabled;
+    copy->byo = 0;                  /* catalog providers never are */
+    copy->byo_credential = NULL;
     apr_hash_set(c->providers, copy->name, APR_HASH_KEY_STRING, copy);
     return NULL;
 }

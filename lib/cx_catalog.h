@@ -20,6 +20,11 @@ typedef struct {
     const char *base_url;        /* catalog default; a directive may override */
     const char *credential_ref;  /* env:NAME or file:/path */
     int enabled;
+    /* BYO endpoints (an org's own OpenAI-compatible server, "byo:<slug>/<model>") are
+     * not in the catalog: they are built per request from the org's row, carry the
+     * org's credential (never logged) and are reached only past the SSRF guard. */
+    int byo;
+    const char *byo_credential;
 } cx_provider_t;
 
 typedef struct cx_model cx_model_t;

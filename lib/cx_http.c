@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 /* Handles are recycled through a simple stack; at most one per concurrent request
  * exists, which under httpd is bounded by the worker threads of the child. */
@@ -59,6 +60,7 @@ static void give_handle(cx_http_pool *hp, CURL *h)
 
 typedef struct {
     CURL *h;
+    int forbidden;    /* the guard refused a socket */
     apr_pool_t *p;
     const cx_http_request_t *req;
     cx_http_response_t *resp;
@@ -141,6 +143,18 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* Last line of the SSRF guard: whatever name resolution said, a socket to an address
+ * the policy refuses is never opened. */
+static curl_socket_t guarded_socket(void *userdata, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    transfer_t *t = userdata;
+    if (purpose != CURLSOCKTYPE_IPCXN || !cx_ssrf_allowed(t->req->guard, &addr->addr, NULL)) {
+        t->forbidden = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
+
 cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_request_t *req,
                                  cx_http_response_t *resp)
 {
@@ -186,6 +200,18 @@ cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_
     else if (req->timeout_ms > 0) {
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
     }
+    struct curl_slist *pins = NULL;
+    if (req->guard) {
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, guarded_socket);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
+        /* a pooled connection was opened for someone else, unchecked */
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+        if (req->resolve) {
+            pins = curl_slist_append(NULL, req->resolve);
+            curl_easy_setopt(h, CURLOPT_RESOLVE, pins);
+        }
+    }
     if (req->body) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
@@ -227,10 +253,18 @@ cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_
     }
     if (rc != CURLE_OK)
         resp->error = apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    if (rc != CURLE_OK && t.forbidden) {
+        resp->result = CX_HTTP_FORBIDDEN;
+        resp->error = "the upstream address is not permitted (SSRF guard)";
+    }
 
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(hdrs);
+    if (pins) {
+        curl_easy_setopt(h, CURLOPT_RESOLVE, NULL);
+        curl_slist_free_all(pins);
+    }
     give_handle(hp, h);
     return resp->result;
 }

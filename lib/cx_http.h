@@ -10,6 +10,8 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "cx_ssrf.h"
+
 typedef struct cx_http_pool cx_http_pool;
 
 /* Called with body bytes of a 2xx streaming response as they arrive. Return 0 to
@@ -28,6 +30,11 @@ typedef struct {
     int stream;                       /* 2xx bodies go to on_data instead of a buffer */
     cx_http_data_fn on_data;
     void *baton;
+    /* Upstreams a customer chose (BYO): connect only to addresses the policy allows
+     * (checked on every socket curl opens) and to the pinned, already-checked
+     * addresses ("host:port:addr[,addr]", CURLOPT_RESOLVE). NULL for catalog providers. */
+    const cx_ssrf_policy_t *guard;
+    const char *resolve;
 } cx_http_request_t;
 
 typedef enum {
@@ -37,6 +44,7 @@ typedef enum {
     CX_HTTP_TRUNCATED,       /* connection died mid-body */
     CX_HTTP_TOO_LARGE,
     CX_HTTP_ABORTED,         /* on_data asked to stop */
+    CX_HTTP_FORBIDDEN,       /* the SSRF guard refused the address: nothing was sent */
     CX_HTTP_FAILED           /* anything else */
 } cx_http_result_t;
 

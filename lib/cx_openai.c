@@ -51,6 +51,9 @@ static void read_usage(const json_t *usage, cx_usage_t *out)
     if (json_is_integer(ct) && json_integer_value(ct) >= 0)
         out->completion_tokens = (uint64_t)json_integer_value(ct);
     out->have = json_is_integer(pt) || json_is_integer(ct);
+    json_t *cached = json_object_get(json_object_get(usage, "prompt_tokens_details"), "cached_tokens");
+    if (json_is_integer(cached) && json_integer_value(cached) >= 0)
+        out->cache_read_tokens = (uint64_t)json_integer_value(cached);
 }
 
 char *cx_openai_rewrite_response(apr_pool_t *p, const char *body, apr_size_t len,

@@ -12,8 +12,10 @@
 
 typedef struct {
     int have;                    /* upstream reported usage */
-    uint64_t prompt_tokens;
+    uint64_t prompt_tokens;      /* every input token, cached ones included */
     uint64_t completion_tokens;
+    uint64_t cache_read_tokens;  /* of prompt_tokens: served from the provider's prompt cache */
+    uint64_t cache_write_tokens; /* of prompt_tokens: written to it (Anthropic cache creation) */
 } cx_usage_t;
 
 /* Body to send upstream. req is not modified. */

@@ -614,48 +614,12 @@ int cx_admin_provider_set_budget(cx_db *db, const char *provider, int64_t budget
 
 int cx_admin_byo_list(cx_db *db, apr_pool_t *p, uint64_t org_id, cx_table_t *out)
 {
-    static const char *const cols[] = {"id", "slug", "base_url", "region", "models", "created_at",
-                                       "has_credential"};
+    static const char *const cols[] = {"id", "slug", "base_url", "region", "models", "enabled",
+                                       "created_at", "has_credential"};
     cx_rows_t rows;
-    int rv = cx_db_query(db, p, "SELECT id, slug, base_url, region, models, "
+    int rv = cx_db_query(db, p, "SELECT id, slug, base_url, region, models, enabled, "
                        "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'), "
                        "credential IS NOT NULL AND credential <> '' "
                        "FROM byo_endpoints WHERE org_id = ? ORDER BY slug", "u", &rows, org_id);
     return named(out, cols, NCOLS(cols), rv, &rows);
-}
-
-int cx_admin_byo_add(cx_db *db, uint64_t org_id, const char *slug, const char *base_url,
-                     const char *credential, const char *region, const char *models_json,
-                     uint64_t *id)
-{
-    cx_rows_t rows;
-    apr_pool_t *p;
-    apr_pool_create(&p, NULL);
-    int rv = cx_db_query(db, p, "SELECT id FROM byo_endpoints WHERE org_id = ? AND slug = ?", "us",
-                         &rows, org_id, slug);
-    if (rv == 0 && rows.rows->nelts)
-        rv = 1;
-    apr_pool_destroy(p);
-    if (rv)
-        return rv;
-    return cx_db_exec(db,
-                      "INSERT INTO byo_endpoints (org_id, slug, base_url, credential, region, models) "
-                      "VALUES (?, ?, ?, ?, ?, ?)",
-                      NULL, id, "usssss", org_id, slug, base_url, credential, region, models_json);
-}
-
-int cx_admin_byo_remove(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t id, const char **slug)
-{
-    cx_rows_t rows;
-    uint64_t affected = 0;
-    if (cx_db_query(db, p, "SELECT slug FROM byo_endpoints WHERE id = ? AND org_id = ?", "uu",
-                    &rows, id, org_id))
-        return -1;
-    if (rows.rows->nelts == 0)
-        return 0;
-    *slug = ROW(rows, 0)[0];
-    if (cx_db_exec(db, "DELETE FROM byo_endpoints WHERE id = ? AND org_id = ?", &affected, NULL,
-                   "uu", id, org_id))
-        return -1;
-    return affected ? 1 : 0;
 }

@@ -183,15 +183,9 @@ int cx_admin_providers(cx_db *db, apr_pool_t *p, cx_table_t *out);
 int cx_admin_provider_set_budget(cx_db *db, const char *provider, int64_t budget_nano,
                                  int hard_cap);
 
-/* ---- BYO endpoints ---- */
-/* id, slug, base_url, region, models, created_at, has_credential ("1"/"0"). */
+/* ---- BYO endpoints (added and removed through cx_byo) ---- */
+/* id, slug, base_url, region, models, enabled, created_at, has_credential ("1"/"0"):
+ * the dashboard's view, which tells whether a credential is stored without reading it. */
 int cx_admin_byo_list(cx_db *db, apr_pool_t *p, uint64_t org_id, cx_table_t *out);
-/* 0 ok, 1 the slug exists already, -1 error. */
-int cx_admin_byo_add(cx_db *db, uint64_t org_id, const char *slug, const char *base_url,
-                     const char *credential, const char *region, const char *models_json,
-                     uint64_t *id);
-/* Removes an endpoint of org_id; *slug gets its slug (for the audit). 1/0/-1. */
-int cx_admin_byo_remove(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t id,
-                        const char **slug);
 
 #endif

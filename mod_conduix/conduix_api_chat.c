@@ -5,6 +5,7 @@
  * after the response, in log_transaction. */
 #include "mod_conduix.h"
 #include "conduix_governance.h"
+#include "conduix_pipeline.h"
 #include "cx_json.h"
 #include "cx_price.h"
 #include "cx_sse.h"
@@ -32,8 +33,9 @@ typedef struct {
     /* the attempt in progress */
     const cx_deployment_t *dep;
     int fallback;
+    conduix_client_t *client;   /* NULL: the client speaks chat completions */
+    conduix_upstream_t *up;     /* the attempt's wire-format adapter */
     /* streaming state */
-    cx_openai_stream_t st;
     cx_sse_parser *parser;
     apr_pool_t *event_pool;
     int committed;          /* response headers went to the client */
@@ -74,18 +76,67 @@ static void stream_commit(chat_t *c)
     c->committed = 1;
 }
 
-static int stream_write(chat_t *c, const char *data, apr_size_t len)
+static int sse_write(chat_t *c, const char *event, const char *data, apr_size_t len)
 {
     if (c->client_gone)
         return -1;
     request_rec *r = c->r;
-    struct iovec vec[3] = {
-        {(void *)"data: ", 6}, {(void *)data, len}, {(void *)"\n\n", 2}
-    };
-    if (ap_rwrite(vec[0].iov_base, 6, r) < 0 || ap_rwrite(data, (int)len, r) < 0 ||
-        ap_rwrite(vec[2].iov_base, 2, r) < 0 || ap_rflush(r) < 0 || r->connection->aborted) {
+    if ((event && (ap_rputs("event: ", r) < 0 || ap_rputs(event, r) < 0 || ap_rputs("\n", r) < 0)) ||
+        ap_rwrite("data: ", 6, r) < 0 || ap_rwrite(data, (int)len, r) < 0 ||
+        ap_rwrite("\n\n", 2, r) < 0 || ap_rflush(r) < 0 || r->connection->aborted) {
         c->client_gone = 1;
         return -1;
+    }
+    return 0;
+}
+
+static int write_events(chat_t *c, const apr_array_header_t *evs)
+{
+    for (int i = 0; i < evs->nelts; i++) {
+        const cx_msg_event_t *e = &APR_ARRAY_IDX(evs, i, cx_msg_event_t);
+        if (sse_write(c, e->event, e->data, e->len) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* One chat.completion.chunk (or an error envelope) in the client's format. */
+static int stream_write(chat_t *c, const char *data, apr_size_t len)
+{
+    if (!c->client)
+        return sse_write(c, NULL, data, len);
+    apr_array_header_t *evs = apr_array_make(c->event_pool, 4, sizeof(cx_msg_event_t));
+    cx_msgstream_chunk(c->event_pool, &c->client->msg, data, len, evs);
+    return write_events(c, evs);
+}
+
+/* An error envelope that ends a stream (no [DONE] follows). */
+static int stream_write_error(chat_t *c, const char *body, apr_size_t len)
+{
+    if (!c->client)
+        return sse_write(c, NULL, body, len);
+    const char *ab = cx_messages_error_body(c->event_pool, 502, body);
+    return sse_write(c, "error", ab, strlen(ab));
+}
+
+/* The end of a complete answer: [DONE], or Anthropic's closing events. */
+static int stream_done(chat_t *c)
+{
+    c->done = 1;
+    if (!c->client)
+        return sse_write(c, NULL, "[DONE]", 6);
+    apr_array_header_t *evs = apr_array_make(c->event_pool, 4, sizeof(cx_msg_event_t));
+    cx_msgstream_done(c->event_pool, &c->client->msg, evs);
+    return write_events(c, evs);
+}
+
+static int forward_chunks(chat_t *c, const apr_array_header_t *out)
+{
+    for (int i = 0; i < out->nelts; i++) {
+        const cx_chunk_t *ch = &APR_ARRAY_IDX(out, i, cx_chunk_t);
+        stream_commit(c);
+        if (stream_write(c, ch->data, ch->len) < 0)
+            return -1;
     }
     return 0;
 }
@@ -93,26 +144,34 @@ static int stream_write(chat_t *c, const char *data, apr_size_t len)
 static int on_event(void *baton, const char *event_name, const char *data, apr_size_t len)
 {
     chat_t *c = baton;
-    const char *out;
-    apr_size_t out_len;
     apr_pool_clear(c->event_pool);
-    cx_chunk_action_t action = cx_openai_stream_chunk(c->event_pool, &c->st, data, len, &out, &out_len);
+    apr_array_header_t *out = cx_chunks_make(c->event_pool);
+    cx_chunk_action_t action = conduix_upstream_stream_event(c->up, c->event_pool, event_name,
+                                                             data, len, out);
     switch (action) {
-    case CX_CHUNK_DROP:
-        return 0;
     case CX_CHUNK_DONE:
+        if (forward_chunks(c, out) < 0)
+            return -1;
         stream_commit(c);
-        c->done = 1;
-        return stream_write(c, "[DONE]", 6);
+        return stream_done(c);
     case CX_CHUNK_ERROR:
-        stream_commit(c);
         c->error_event = 1;
-        stream_write(c, out, out_len);
+        if (!c->committed) {
+            /* Nothing reached the client yet: the next provider may still answer. */
+            const char *msg = NULL, *type, *param, *code;
+            if (out->nelts)
+                cx_openai_parse_error(c->event_pool, APR_ARRAY_IDX(out, 0, cx_chunk_t).data,
+                                      APR_ARRAY_IDX(out, 0, cx_chunk_t).len, &msg, &type, &param, &code);
+            c->failure = apr_psprintf(c->r->pool, "%s sent an error event before any output: %s",
+                                      c->dep->provider->name, msg ? msg : "(no message)");
+            return 1;
+        }
+        if (out->nelts)
+            stream_write_error(c, APR_ARRAY_IDX(out, 0, cx_chunk_t).data, APR_ARRAY_IDX(out, 0, cx_chunk_t).len);
         return 1;   /* an error event ends the stream */
     case CX_CHUNK_FORWARD:
     default:
-        stream_commit(c);
-        return stream_write(c, out, out_len);
+        return forward_chunks(c, out);
     }
 }
 
@@ -131,41 +190,31 @@ static void stream_fail(chat_t *c, const char *why)
     const char *body = cx_error_body(c->r->pool, CX_E_UPSTREAM,
                                      apr_psprintf(c->r->pool, "The upstream stream from %s ended "
                                                   "early: %s", c->dep->provider->name, why), NULL);
-    stream_write(c, body, strlen(body));
+    stream_write_error(c, body, strlen(body));
 }
 
 /* ---------------------------------------------------------------- one attempt */
-
-static int retryable_status(long status)
-{
-    /* 5xx and 429 are the provider's trouble; 401/403/404/408 mean our credential,
-     * deployment or connection is wrong for this provider, not that the request is. */
-    return status >= 500 || status == 429 || status == 401 || status == 403 || status == 404 ||
-           status == 408 || status == 409;
-}
 
 static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *credential)
 {
     request_rec *r = c->r;
     conduix_req_t *ctx = c->ctx;
-    apr_size_t body_len;
-    char *body = cx_openai_upstream_body(r->pool, c->req, c->dep->upstream_model, c->stream, &body_len);
-    if (!body) {
-        c->failure = "could not encode the upstream request";
-        return ATTEMPT_BAD_RESPONSE;
+    /* The client's stream gets usage only when it asked; /v1/messages always needs it. */
+    int wants_usage = c->client ? 1 : cx_openai_client_wants_usage(c->req);
+    cx_upstream_error_t refusal;
+    c->up = conduix_upstream_prepare(r, ctx, c->dep, base_url, credential, c->req,
+                                     c->requested_model, c->stream, wants_usage, &refusal);
+    if (!c->up) {
+        /* Nothing was sent: the request cannot go to this deployment at all. */
+        c->status = refusal.status;
+        c->usage = (cx_usage_t){0};
+        set_route_headers(c);
+        conduix_send_error_raw(r, refusal.status, cx_upstream_error_body(r->pool, &refusal));
+        return ATTEMPT_CLIENT_ERROR;
     }
-    apr_array_header_t *headers = apr_array_make(r->pool, 4, sizeof(const char *));
-    APR_ARRAY_PUSH(headers, const char *) = "Content-Type: application/json";
-    APR_ARRAY_PUSH(headers, const char *) = apr_pstrcat(r->pool, "Authorization: Bearer ", credential, NULL);
-    APR_ARRAY_PUSH(headers, const char *) = c->stream ? "Accept: text/event-stream" : "Accept: application/json";
-    APR_ARRAY_PUSH(headers, const char *) = apr_pstrcat(r->pool, "X-Request-Id: ", ctx->request_id, NULL);
 
     int timeout = conduix_conf_int(ctx->conf->upstream_timeout, CONDUIX_DEFAULT_UPSTREAM_TIMEOUT);
     cx_http_request_t req = {
-        .url = apr_pstrcat(r->pool, base_url, "/chat/completions", NULL),
-        .body = body,
-        .body_len = body_len,
-        .headers = headers,
         .connect_timeout_ms = 1000L * conduix_conf_int(ctx->conf->connect_timeout, CONDUIX_DEFAULT_CONNECT_TIMEOUT),
         .timeout_ms = 1000L * timeout,
         .idle_timeout_ms = 1000L * timeout,
@@ -174,10 +223,8 @@ static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *cr
         .on_data = on_stream_data,
         .baton = c,
     };
+    conduix_upstream_fill(c->up, &req);
     if (c->stream) {
-        memset(&c->st, 0, sizeof c->st);
-        c->st.requested_model = c->requested_model;
-        c->st.client_wants_usage = cx_openai_client_wants_usage(c->req);
         c->parser = cx_sse_parser_create(r->pool, on_event, c, 0);
         c->done = c->error_event = 0;
     }
@@ -188,16 +235,24 @@ static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *cr
 
     if (c->stream && c->committed) {
         /* The client has seen bytes from this attempt: it is final either way. */
-        c->usage = c->st.usage;
         c->status = 200;
         if (!c->done && !c->error_event && !c->client_gone) {
             int cut = cx_sse_finish(c->parser);
-            const char *why = res != CX_HTTP_OK ? (resp.error ? resp.error : "transfer failed")
-                              : cut ? "the connection closed mid-event" : "no [DONE] was sent";
-            CX_RLOG(APLOG_WARNING, r, ctx, "CX0302", "stream from %s cut: %s", c->dep->provider->name, why);
-            stream_fail(c, why);
-            c->status = 502;
+            apr_array_header_t *tail = cx_chunks_make(c->event_pool);
+            if (res == CX_HTTP_OK && !cut && conduix_upstream_stream_end(c->up, c->event_pool, tail)) {
+                /* a format without a terminator event (Gemini) ended complete */
+                if (forward_chunks(c, tail) == 0)
+                    stream_done(c);
+            }
+            else {
+                const char *why = res != CX_HTTP_OK ? (resp.error ? resp.error : "transfer failed")
+                                  : cut ? "the connection closed mid-event" : "no [DONE] was sent";
+                CX_RLOG(APLOG_WARNING, r, ctx, "CX0302", "stream from %s cut: %s", c->dep->provider->name, why);
+                stream_fail(c, why);
+                c->status = 502;
+            }
         }
+        c->usage = conduix_upstream_stream_usage(c->up);
         if (c->client_gone)
             c->status = 499;   /* client closed the connection */
         return ATTEMPT_SERVED;
@@ -209,8 +264,9 @@ static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *cr
         }
         apr_size_t out_len;
         cx_usage_t usage = {0};
-        char *out = cx_openai_rewrite_response(r->pool, resp.body, resp.body_len, c->requested_model,
-                                               &usage, &out_len);
+        char *out = conduix_upstream_response(c->up, r->pool, resp.body, resp.body_len, &usage, &out_len);
+        if (out && c->client)
+            out = cx_messages_from_chat(r->pool, out, out_len, &out_len);
         if (!out) {
             c->failure = apr_psprintf(r->pool, "%s answered with a body that is not JSON",
                                       c->dep->provider->name);
@@ -227,24 +283,22 @@ static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *cr
         return ATTEMPT_SERVED;
     }
     if (res == CX_HTTP_OK) {
-        if (retryable_status(resp.status)) {
+        cx_upstream_error_t e;
+        conduix_upstream_error(c->up, r->pool, resp.status, resp.body, resp.body_len, &e);
+        if (e.retry || resp.status < 400) {
             c->failure = apr_psprintf(r->pool, "%s answered HTTP %ld", c->dep->provider->name, resp.status);
             return ATTEMPT_RETRY;
         }
         /* The provider judged the request itself invalid: the caller must hear it,
          * in the OpenAI envelope, and no other provider will think differently. */
-        const char *msg, *type, *param, *code;
-        cx_openai_parse_error(r->pool, resp.body, resp.body_len, &msg, &type, &param, &code);
         c->status = (int)resp.status;
         set_route_headers(c);
-        conduix_send_error_raw(r, (int)resp.status,
-                               cx_error_body_raw(r->pool,
-                                                 msg ? msg : apr_psprintf(r->pool, "The provider rejected the request (HTTP %ld).", resp.status),
-                                                 type ? type : "invalid_request_error", param, code));
+        conduix_send_error_raw(r, (int)resp.status, cx_upstream_error_body(r->pool, &e));
         return ATTEMPT_CLIENT_ERROR;
     }
-    c->failure = apr_psprintf(r->pool, "%s: %s", c->dep->provider->name,
-                              resp.error ? resp.error : "transfer failed");
+    if (!(c->stream && c->error_event))   /* else c->failure says what the event said */
+        c->failure = apr_psprintf(r->pool, "%s: %s", c->dep->provider->name,
+                                  resp.error ? resp.error : "transfer failed");
     return ATTEMPT_RETRY;
 }
 
@@ -271,17 +325,26 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
     cx_verr_t verr;
     if (!cx_validate_chat(r->pool, req, &verr))
         return conduix_send_error(r, CX_E_INVALID_REQUEST, verr.message, verr.param);
-    const char *requested = json_string_value(json_object_get(req, "model"));
-    conduix_gov_t gov;
-    if ((rc = conduix_gov_begin(r, ctx, requested, &gov)) != OK)
-        return rc;
+    return conduix_chat_run(r, ctx, req, NULL);
+}
 
+/* Everything after validation, shared with /v1/messages. */
+int conduix_chat_run(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_client_t *client)
+{
     conduix_runtime_t *rt = ctx->conf->runtime;
     const cx_catalog_t *cat = conduix_catalog(rt, r);
     if (!cat)
         return conduix_send_error(r, CX_E_INTERNAL, "The model catalog is unavailable; please retry shortly.", NULL);
+    int rc;
+    const char *requested = json_string_value(json_object_get(req, "model"));
+    conduix_gov_t gov;
+    if ((rc = conduix_gov_begin(r, ctx, requested, &gov)) != OK)
+        return rc;
     cx_resolved_t res;
-    if (!cx_catalog_resolve(cat, requested, &res))
+    int found = conduix_resolve_model(r, ctx, cat, requested, &res);
+    if (found < 0)
+        return conduix_send_error(r, CX_E_INTERNAL, "The model store is unavailable; please retry shortly.", NULL);
+    if (!found)
         return conduix_send_error(r, CX_E_MODEL_NOT_FOUND,
                                   apr_psprintf(r->pool, "The model '%s' does not exist or you do not "
                                                "have access to it. GET /v1/models lists the catalog.",
@@ -305,7 +368,7 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
     /* (response cache lookup goes here) */
     conduix_gov_swap(r, ctx, req, &gov, &candidates);
 
-    chat_t c = {.r = r, .ctx = ctx, .requested_model = requested, .req = req,
+    chat_t c = {.r = r, .ctx = ctx, .requested_model = requested, .req = req, .client = client,
                 .stream = json_is_true(json_object_get(req, "stream"))};
     apr_pool_create(&c.event_pool, r->pool);
 
@@ -314,12 +377,7 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
     for (int i = 0; i < candidates->nelts; i++) {
         const cx_deployment_t *dep = APR_ARRAY_IDX(candidates, i, const cx_deployment_t *);
         const char *base_url, *credential;
-        if (dep->provider->api_format != CX_API_OPENAI) {
-            CX_RLOG(APLOG_DEBUG, r, ctx, "CX0303", "skipping %s: %s adapter not available",
-                    dep->provider->name, cx_api_format_name(dep->provider->api_format));
-            continue;
-        }
-        conduix_provider_endpoint(rt, dep->provider, &base_url, &credential);
+        conduix_upstream_endpoint(rt, dep, &base_url, &credential);
         if (!base_url || !credential) {
             CX_RLOG(APLOG_DEBUG, r, ctx, "CX0304", "skipping %s: no %s configured", dep->provider->name,
                     base_url ? "credential" : "base URL");
@@ -341,7 +399,7 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
         u->org_id = ctx->key.org_id;
         u->key_id = ctx->key.key_id;
         u->mode = ctx->key.mode;
-        u->endpoint = "chat.completions";
+        u->endpoint = client ? "messages" : "chat.completions";
         u->requested_model = requested;
         u->served_model = c.dep ? c.dep->model->id : NULL;
         u->provider = c.dep ? c.dep->provider->name : NULL;

@@ -52,6 +52,7 @@ void *conduix_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->catalog_refresh = MERGE(catalog_refresh);
     c->db_pool_max = MERGE(db_pool_max);
     c->spool_dir = add->spool_dir ? add->spool_dir : base->spool_dir;
+    c->byo_allow = add->byo_allow ? add->byo_allow : base->byo_allow;
     return c;
 }
 
@@ -208,6 +209,24 @@ static const char *set_int(cmd_parms *cmd, void *dummy, const char *arg)
     return err;
 }
 
+/* ConduixByoAllowNetworks <cidr> [<cidr> ...]: networks BYO endpoints may reach
+ * although the SSRF guard would refuse them (loopback, private, ...). */
+static const char *set_byo_allow(cmd_parms *cmd, void *dummy, int argc, char *const argv[])
+{
+    if (argc < 1)
+        return apr_psprintf(cmd->pool, "%s takes one or more networks, e.g. 10.0.0.0/8 fd00::/8",
+                            cmd->cmd->name);
+    conduix_server_conf_t *c = sconf(cmd);
+    if (!c->byo_allow)
+        c->byo_allow = cx_ssrf_policy_create(cmd->pool);
+    for (int i = 0; i < argc; i++) {
+        const char *err = cx_ssrf_policy_allow(c->byo_allow, argv[i]);
+        if (err)
+            return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, argv[i], err);
+    }
+    return NULL;
+}
+
 const command_rec conduix_cmds[] = {
     AP_INIT_FLAG(CONDUIX_ENGINE, set_engine, NULL, RSRC_CONF,
                  "On to serve the Conduix API (/v1/...) on this server"),
@@ -230,5 +249,7 @@ const command_rec conduix_cmds[] = {
     AP_INIT_TAKE1(CONDUIX_SPOOL_DIR, set_spool_dir, NULL, RSRC_CONF,
                   "Directory where usage rows wait while the database is unavailable "
                   "(default: conduix-spool under DefaultRuntimeDir)"),
+    AP_INIT_TAKE_ARGV(CONDUIX_BYO_ALLOW_NETWORKS, set_byo_allow, NULL, RSRC_CONF,
+                      "Networks (CIDR) BYO endpoints may reach although private, loopback or reserved"),
     {NULL}
 };

@@ -13,5 +13,6 @@
 #define CONDUIX_CATALOG_REFRESH    "ConduixCatalogRefresh"
 #define CONDUIX_DB_POOL_MAX        "ConduixDBPoolMax"
 #define CONDUIX_SPOOL_DIR          "ConduixSpoolDir"
+#define CONDUIX_BYO_ALLOW_NETWORKS "ConduixByoAllowNetworks"
 
 #endif

@@ -2,6 +2,7 @@
  * The decisions are made by lib/; this file reads the request, the key record and
  * the org settings, sends the rejections and sets the response headers. */
 #include "conduix_governance.h"
+#include "conduix_pipeline.h"
 #include "cx_pii.h"
 #include "cx_swap.h"
 
@@ -107,17 +108,14 @@ void conduix_gov_redact(request_rec *r, conduix_req_t *ctx, json_t *req, conduix
             st.found[CX_PII_CARD]);
 }
 
-/* Can the attempt loop send to d right now? Mirrors the two skips in
- * conduix_api_chat.c (no adapter for the provider's wire format yet; no base URL
- * or credential): a swap must never pick a model the loop would skip. Keep the two
- * in step when adapters for other formats land. */
+/* Can the attempt loop send to d right now? The loop skips a deployment without a
+ * base URL or credential (conduix_upstream_endpoint decides both, for every wire
+ * format and for BYO): a swap must never pick a model the loop would skip. */
 static int routable(void *baton, const cx_deployment_t *d)
 {
     conduix_runtime_t *rt = baton;
-    if (d->provider->api_format != CX_API_OPENAI)
-        return 0;
     const char *base_url, *credential;
-    conduix_provider_endpoint(rt, d->provider, &base_url, &credential);
+    conduix_upstream_endpoint(rt, d, &base_url, &credential);
     return base_url && credential;
 }
 

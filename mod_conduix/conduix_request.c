@@ -2,6 +2,7 @@
  * error responses, authentication and bounded body reading. */
 #include "mod_conduix.h"
 #include "cx_keys.h"
+#include "cx_messages.h"
 
 #include <http_protocol.h>
 #include <http_request.h>
@@ -48,6 +49,9 @@ int conduix_send_json(request_rec *r, int status, const char *body, apr_size_t l
  * DONE from a handler as a completed request. */
 int conduix_send_error_raw(request_rec *r, int status, const char *body)
 {
+    conduix_req_t *ctx = ap_get_module_config(r->request_config, &conduix_module);
+    if (ctx && ctx->anthropic_errors)   /* /v1/messages: what Anthropic SDKs parse */
+        body = cx_messages_error_body(r->pool, status, body);
     conduix_send_json(r, status, body, strlen(body));
     return DONE;
 }

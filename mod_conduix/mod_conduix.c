@@ -144,6 +144,8 @@ static int conduix_handler(request_rec *r)
     const char *path = r->uri + 3;
     if (!strcmp(path, "/chat/completions"))
         return conduix_api_chat(r, ctx);
+    if (!strcmp(path, "/messages"))
+        return conduix_api_messages(r, ctx);
     if (!strcmp(path, "/models") || !strncmp(path, "/models/", 8))
         return conduix_api_models(r, ctx);
     if (!strcmp(path, "/account/balance"))

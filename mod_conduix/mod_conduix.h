@@ -14,6 +14,7 @@
 #include "cx_error.h"
 #include "cx_http.h"
 #include "cx_openai.h"
+#include "cx_ssrf.h"
 #include "cx_store.h"
 
 extern module AP_MODULE_DECLARE_DATA conduix_module;
@@ -42,6 +43,7 @@ typedef struct {
     int catalog_refresh;          /* seconds */
     int db_pool_max;
     const char *spool_dir;        /* usage rows wait here while the database is down */
+    cx_ssrf_policy_t *byo_allow;  /* ConduixByoAllowNetworks; NULL = none */
     conduix_runtime_t *runtime;   /* per child, set in child_init */
 } conduix_server_conf_t;
 
@@ -97,6 +99,7 @@ typedef struct {
     int have_key;
     int record_usage;             /* write cx_usage_record_t in log_transaction */
     cx_usage_record_t usage;
+    int anthropic_errors;         /* /v1/messages: errors in Anthropic's envelope */
 } conduix_req_t;
 
 conduix_req_t *conduix_req(request_rec *r);
@@ -114,6 +117,7 @@ void conduix_set_common_headers(request_rec *r, conduix_req_t *ctx);
 int conduix_api_models(request_rec *r, conduix_req_t *ctx);
 int conduix_api_chat(request_rec *r, conduix_req_t *ctx);
 int conduix_api_balance(request_rec *r, conduix_req_t *ctx);
+int conduix_api_messages(request_rec *r, conduix_req_t *ctx);
 
 #define CX_RLOG(level, r, ctx, msgid, fmt, ...) \
     ap_log_rerror(APLOG_MARK, level, 0, r, "[%s] " msgid ": " fmt, (ctx)->request_id, ##__VA_ARGS__)

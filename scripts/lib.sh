@@ -32,7 +32,7 @@ CX_DEBIAN_PACKAGES=(build-essential autoconf automake libtool pkg-config
     apache2 apache2-dev libapr1-dev libaprutil1-dev libcurl4-openssl-dev
     libjansson-dev libssl-dev libmariadb-dev mariadb-server mariadb-client
     clearsilver-dev libcrypt-dev check python3 python3-pytest python3-requests
-    python3-pymysql curl libjwt-dev chromium nodejs)
+    python3-pymysql curl nodejs libjwt-dev chromium)
 
 CX_CONFIGURE_FLAGS=(--with-apxs="$CX_APXS" --enable-werror)
 
@@ -186,6 +186,27 @@ cx_install_deps() {
     if [[ ${#missing[@]} -ne 0 ]]; then
         cx_err "still missing after apt-get: ${missing[*]}"
         return 1
+    fi
+}
+
+# cx_client_deps: node and npm for the SDK client suites (tests/clients), and the
+# npm packages pinned by tests/clients/package-lock.json (`npm ci` when
+# node_modules is missing or older than the lockfile).
+cx_client_deps() {
+    local dir="$CX_ROOT/tests/clients"
+    if ! command -v npm >/dev/null 2>&1; then
+        # Debian packages npm separately from nodejs (NodeSource builds bundle it).
+        if cx_is_root; then
+            env DEBIAN_FRONTEND=noninteractive apt-get -y -q install --no-install-recommends npm >&2 ||
+                { cx_err "apt-get install npm failed"; return 1; }
+        else
+            cx_err "npm is missing: apt-get install npm"; return 1
+        fi
+    fi
+    command -v node >/dev/null 2>&1 || { cx_err "node is missing: apt-get install nodejs"; return 1; }
+    if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+        cx_log "npm ci in tests/clients"
+        (cd "$dir" && npm ci --no-audit --no-fund >&2) || { cx_err "npm ci failed in $dir"; return 1; }
     fi
 }
 
@@ -403,6 +424,18 @@ cx_sim_start() {
     return 1
 }
 
+# cx_sim_provider_url PORT PROVIDER: the simulator's base URL for PROVIDER, in the
+# shape the catalog's base_url has (the gateway appends /chat/completions,
+# /messages or /models/{model}:generateContent): Gemini's API lives under /v1beta,
+# every other provider (OpenAI-compatible, Anthropic) under /v1.
+cx_sim_provider_url() {
+    local port="$1" p="$2"
+    case "$p" in
+        google) printf 'http://127.0.0.1:%s/%s/v1beta\n' "$port" "$p" ;;
+        *)      printf 'http://127.0.0.1:%s/%s/v1\n' "$port" "$p" ;;
+    esac
+}
+
 cx_sim_stop() {
     local dir pid
     dir="$(cx_abspath "$1")"
@@ -437,7 +470,7 @@ cx_dashboard_protect() {
 }
 
 # cx_dashboard_prepare HTTPD_DIR DSN: the dashboard's private files under
-# HTTPD_DIR/dashboard (database password, JWT secret, credential key), readable by the
+# HTTPD_DIR/dashboard (database password, JWT secret), readable by the
 # CGI (httpd user) and nobody else. Prints the CGI's DSN: the password moved to
 # password_file=, so it never appears in httpd.conf's SetEnv or a process environment.
 cx_dashboard_prepare() {
@@ -446,7 +479,6 @@ cx_dashboard_prepare() {
     mkdir -p "$d"
     cx_dashboard_protect "$d" 750
     cx_dashboard_secret_file "$d/jwt.secret" 32
-    cx_dashboard_secret_file "$d/credentials.key" 32
     if [[ "$dsn" =~ (^|[[:space:]])password=([^[:space:]\']+) ]]; then
         pw="${BASH_REMATCH[2]}"
         (umask 077; printf '%s\n' "$pw" >"$d/db.password")
@@ -561,7 +593,6 @@ ScriptAlias /dashboard \"$CX_ROOT/admin-cgi/conduix-admin\"
     SetEnv CONDUIX_DB_DSN \"$dash_dsn\"
     SetEnv CONDUIX_TEMPLATE_DIR \"$CX_ROOT/templates\"
     SetEnv CONDUIX_JWT_SECRET_FILE \"$dir/dashboard/jwt.secret\"
-    SetEnv CONDUIX_SECRET_KEY_FILE \"$dir/dashboard/credentials.key\"
 </Location>"
 
     cat >"$conf" <<EOF

@@ -1,6 +1,5 @@
--- Conduix dashboard (conduix-admin): sessions, login throttling, member invites, BYO
--- endpoints (when the gateway's own migration has not created them) and the defaults of
--- the platform settings the dashboard reads.
+-- Conduix dashboard (conduix-admin): sessions, login throttling, member invites and the
+-- defaults of the platform settings the dashboard reads.
 
 -- A dashboard session. The cookie carries 32 random bytes; only their SHA-256 is stored,
 -- so a leaked table cannot be replayed as cookies. The CSRF token is derived from the
@@ -50,31 +49,16 @@ CREATE TABLE invites (
   CONSTRAINT fk_invites_org FOREIGN KEY (org_id) REFERENCES orgs(id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- BYO endpoints (byo:<slug>/<model>). The gateway's migration (010_byo_endpoints.sql)
--- creates this table first when present; this definition is the dashboard's contract.
--- credential holds "env:NAME" / "file:/path" references or "enc:v1:..." (AES-256-GCM,
--- lib/cx_secretbox.h); it is never shown back.
-CREATE TABLE IF NOT EXISTS byo_endpoints (
-  id              BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  org_id          BIGINT UNSIGNED NOT NULL,
-  slug            VARCHAR(64) NOT NULL,
-  base_url        VARCHAR(512) NOT NULL,
-  credential      TEXT NULL,
-  region          ENUM('US','EU','APAC') NOT NULL DEFAULT 'US',
-  models          TEXT NOT NULL,        -- JSON array of model ids served there
-  created_at      DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-  UNIQUE KEY uq_byo_org_slug (org_id, slug),
-  CONSTRAINT fk_byo_org FOREIGN KEY (org_id) REFERENCES orgs(id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
 -- Platform settings (org 0) the dashboard reads; an operator may change them in SQL.
 -- Org settings written by the Settings page (absent = not set), besides the governance
 -- ones of 030_governance.sql (pii_default, swaps_enabled, swap_never_from, swap_never_to):
 --   spend_cap_daily_nano, spend_cap_monthly_nano   BIGINT text, nanocredits
 --   auto_reload_enabled                            "on" | "off"
 --   auto_reload_threshold_nano, auto_reload_amount_nano
--- Provider alert webhooks (Providers page) live in org 0 as
+-- Platform settings (org 0) written by operators:
 --   provider_alert_webhooks.<provider>             JSON [{"url":..., "format":"slack"|"teams"}]
+--   byo_allow_networks                             CIDRs BYO endpoints may use (mirror of the
+--                                                  ConduixByoAllowNetworks directive)
 INSERT IGNORE INTO settings (org_id, name, value) VALUES
   (0, 'dashboard_login_max_failures_account', '5'),
   (0, 'dashboard_login_max_failures_ip', '30'),

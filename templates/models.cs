@@ -38,20 +38,21 @@
 <section class="card" id="byo">
   <div class="card-head">
     <h2>Bring your own endpoint</h2>
-    <p class="muted">OpenAI-compatible servers of your own, called as <code>byo:&lt;slug&gt;/&lt;model&gt;</code>. Private and loopback addresses are refused.</p>
+    <p class="muted">OpenAI-compatible servers of your own, called as <code>byo:&lt;slug&gt;/&lt;model&gt;</code> and never billed in credits. Private, loopback and link-local addresses are refused.</p>
   </div>
   <?cs if:subcount(Byo) == #0 ?><p class="empty">No BYO endpoints yet.</p><?cs else ?>
   <table class="table" id="byo-list">
-    <thead><tr><th>Slug</th><th>Base URL</th><th>Region</th><th>Models</th><th>Credential</th><th>Added</th><?cs if:User.CanEdit == "1" ?><th></th><?cs /if ?></tr></thead>
+    <thead><tr><th>Slug</th><th>Base URL</th><th>Region</th><th>Models</th><th>Credential</th><th>Status</th><th>Added</th><?cs if:User.CanEdit == "1" ?><th></th><?cs /if ?></tr></thead>
     <tbody>
     <?cs each:b = Byo ?><tr>
       <td><?cs call:provider_badge("byo", b.slug) ?></td>
       <td><code class="wrap"><?cs var:b.base_url ?></code></td>
       <td><span class="badge region"><?cs var:b.region ?></span></td>
-      <td><?cs each:mm = b.model ?><code class="chip"><?cs var:mm ?></code> <?cs /each ?></td>
+      <td><?cs if:subcount(b.model) == #0 ?><span class="muted">any model</span><?cs /if ?><?cs each:mm = b.model ?><code class="chip"><?cs var:mm ?></code> <?cs /each ?></td>
       <td><?cs if:b.has_credential == "1" ?><span class="badge yes">stored</span><?cs else ?><span class="muted">none</span><?cs /if ?></td>
+      <td><?cs if:b.enabled == "1" ?><span class="badge yes">enabled</span><?cs else ?><span class="badge revoked">disabled</span><?cs /if ?></td>
       <td class="muted"><?cs var:b.created_at ?></td>
-      <?cs if:User.CanEdit == "1" ?><td class="actions"><form method="post" action="<?cs var:Base ?>/models/byo/remove" class="inline" data-confirm="Remove this BYO endpoint? Requests to it will fail."><?cs call:csrf() ?><input type="hidden" name="id" value="<?cs var:b.id ?>"><button type="submit" class="btn btn-danger btn-sm">Remove</button></form></td><?cs /if ?>
+      <?cs if:User.CanEdit == "1" ?><td class="actions"><form method="post" action="<?cs var:Base ?>/models/byo/remove" class="inline" data-confirm="Remove this BYO endpoint? Requests to it will fail."><?cs call:csrf() ?><input type="hidden" name="slug" value="<?cs var:b.slug ?>"><button type="submit" class="btn btn-danger btn-sm">Remove</button></form></td><?cs /if ?>
     </tr>
     <?cs /each ?></tbody>
   </table>
@@ -59,11 +60,11 @@
   <?cs if:User.CanEdit == "1" ?>
   <form method="post" action="<?cs var:Base ?>/models/byo/add" class="grid-form" id="byo-add">
     <?cs call:csrf() ?>
-    <label>Slug<input name="slug" value="<?cs var:ByoForm.slug ?>" required maxlength="32" pattern="[a-z0-9][a-z0-9-]*" placeholder="my-vllm"></label>
+    <label>Slug<input name="slug" value="<?cs var:ByoForm.slug ?>" required maxlength="64" pattern="[a-z0-9][a-z0-9_-]*" placeholder="my-vllm"></label>
     <label class="wide">Base URL<input name="base_url" value="<?cs var:ByoForm.base_url ?>" required maxlength="512" placeholder="https://llm.example.com/v1"></label>
     <label>Region<select name="region"><option<?cs if:ByoForm.region == "US" ?> selected<?cs /if ?>>US</option><option<?cs if:ByoForm.region == "EU" ?> selected<?cs /if ?>>EU</option><option<?cs if:ByoForm.region == "APAC" ?> selected<?cs /if ?>>APAC</option></select></label>
-    <label class="wide">Models<input name="models" value="<?cs var:ByoForm.models ?>" required placeholder="llama-3.1-70b, qwen2.5-coder"></label>
-    <label class="wide">Credential<input name="credential" type="password" autocomplete="off" placeholder="API key, env:NAME or file:/path"><span class="hint">Stored encrypted or as a reference; never shown again.</span></label>
+    <label class="wide">Models<input name="models" value="<?cs var:ByoForm.models ?>" placeholder="llama-3.1-70b, qwen2.5-coder (empty = any)"></label>
+    <label class="wide">Credential<input name="credential" type="password" autocomplete="off" placeholder="API key of the endpoint (optional)"><span class="hint">Sent as the Bearer token; never shown again.</span></label>
     <div class="form-actions"><button type="submit" class="btn btn-primary">Add endpoint</button></div>
   </form>
   <?cs /if ?>

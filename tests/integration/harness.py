@@ -270,7 +270,8 @@ class Simulator:
         return "http://127.0.0.1:%d" % self.port
 
     def url(self, provider: str) -> str:
-        return "%s/%s/v1" % (self.base, provider)
+        # as scripts/lib.sh cx_sim_provider_url: Gemini's API lives under /v1beta
+        return "%s/%s/%s" % (self.base, provider, "v1beta" if provider == "google" else "v1")
 
     def start(self) -> None:
         self._cleanup = register_cleanup(self.stop)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from dashboard_client import Account, Dashboard, create_account, flash, run_cgi
-from harness import NANO, make_tempdir, wait_for
+from harness import NANO, Gateway, Httpd, make_tempdir, wait_for
 
 PAGES = ["/", "/usage", "/models", "/keys", "/settings", "/audit", "/billing", "/members",
          "/providers", "/keys/edit?id=1", "/usage.csv", "/audit/export?format=json"]
@@ -218,6 +218,7 @@ def state_changing_forms(key_id: int, user_id: int) -> list:
         ("/members/remove", {"user_id": user_id}),
         ("/models/byo/add", {"slug": "forged", "base_url": "https://93.184.216.34/v1",
                              "region": "US", "models": "m"}),
+        ("/models/byo/remove", {"slug": "forged"}),
         ("/billing/grant", {"amount": "1000"}),
         ("/providers/update", {"provider": "mistral", "budget": "1", "hard_cap": "on"}),
     ]
@@ -506,7 +507,7 @@ FORBIDDEN_BYO = ["http://127.0.0.1:8000/v1", "http://localhost/v1", "http://10.0
                  "ftp://93.184.216.34/v1", "http://user:pw@93.184.216.34/v1", "not a url"]
 
 
-def test_byo_endpoints_refuse_private_addresses_and_seal_credentials(dash, account, db):
+def test_byo_endpoints_refuse_private_addresses_and_never_show_credentials(dash, account, db):
     owner = account("owner")
     d = dash().login_ok(owner)
     for url in FORBIDDEN_BYO:
@@ -518,27 +519,84 @@ def test_byo_endpoints_refuse_private_addresses_and_seal_credentials(dash, accou
                                    "region": "EU", "models": "llama-3.1-70b, qwen2.5",
                                    "credential": "sk-secret-byo-value"})
     assert r.status_code == 303
-    r = d.post("/models/byo/add", {"slug": "ref", "base_url": "https://8.8.8.8/v1", "region": "US",
-                                   "models": "m", "credential": "env:MY_BYO_KEY"})
+    r = d.post("/models/byo/add", {"slug": "open_one", "base_url": "https://8.8.8.8/v1/", "region": "US"})
     assert r.status_code == 303
     r = d.post("/models/byo/add", {"slug": "vllm", "base_url": "https://8.8.4.4/v1", "region": "US",
                                    "models": "m"})
     assert r.status_code == 409
     rows = {x["slug"]: x for x in db.query("SELECT * FROM byo_endpoints WHERE org_id=%s", (owner.org_id,))}
-    assert rows["vllm"]["credential"].startswith("enc:v1:")
-    assert "sk-secret" not in rows["vllm"]["credential"]
+    # stored as the gateway sends it (Bearer), the URL without its trailing slash
+    assert rows["vllm"]["credential"] == "sk-secret-byo-value"
     assert json.loads(rows["vllm"]["models"]) == ["llama-3.1-70b", "qwen2.5"]
-    assert rows["ref"]["credential"] == "env:MY_BYO_KEY"
+    assert rows["open_one"]["credential"] is None and rows["open_one"]["models"] is None
+    assert rows["open_one"]["base_url"] == "https://8.8.8.8/v1"
     page = d.get("/models").text
-    assert "sk-secret-byo-value" not in page and "enc:v1:" not in page and "MY_BYO_KEY" not in page
-    audit = db.query("SELECT detail FROM audit_log WHERE org_id=%s AND action='byo.add'", (owner.org_id,))
+    assert "sk-secret-byo-value" not in page and "any model" in page
+    audit = db.query("SELECT detail FROM audit_log WHERE org_id=%s AND action='byo.add' ORDER BY id",
+                     (owner.org_id,))
     assert len(audit) == 2 and all("sk-secret" not in a["detail"] for a in audit)
-    assert json.loads(audit[0]["detail"])["credential"] == "encrypted"
-    r = d.post("/models/byo/remove", {"id": rows["vllm"]["id"]})
+    assert json.loads(audit[0]["detail"])["credential"] is True
+    assert json.loads(audit[1]["detail"])["credential"] is False
+    r = d.post("/models/byo/remove", {"slug": "vllm"})
     assert r.status_code == 303
     assert db.scalar("SELECT COUNT(*) FROM byo_endpoints WHERE org_id=%s", (owner.org_id,)) == 1
     other = dash().login_ok(account("owner"))
-    assert other.post("/models/byo/remove", {"id": rows["ref"]["id"]}).status_code == 404
+    assert other.post("/models/byo/remove", {"slug": "open_one"}).status_code == 404
+    assert db.scalar("SELECT COUNT(*) FROM byo_endpoints WHERE org_id=%s", (owner.org_id,)) == 1
+
+
+def test_operator_allowed_networks_admit_a_private_byo_endpoint(dash, account, db):
+    owner = account("owner")
+    d = dash().login_ok(owner)
+    form = {"slug": "lab", "base_url": "http://10.20.30.40:8000/v1", "region": "US"}
+    assert d.post("/models/byo/add", form).status_code == 422
+    db.execute("REPLACE INTO settings (org_id, name, value) VALUES (0, 'byo_allow_networks', '10.20.0.0/16')")
+    try:
+        assert d.post("/models/byo/add", form).status_code == 303
+        assert d.post("/models/byo/add", dict(form, slug="lab2", base_url="http://10.21.0.1/v1")
+                      ).status_code == 422
+    finally:
+        db.execute("DELETE FROM settings WHERE org_id=0 AND name='byo_allow_networks'")
+
+
+@pytest.fixture(scope="module")
+def byo_gw(httpd, stack):
+    """A gateway (and dashboard) whose operator allows BYO endpoints on 127.0.0.1, where
+    the simulator listens: ConduixByoAllowNetworks for the gateway, the platform setting
+    byo_allow_networks for the dashboard."""
+    h = Httpd(stack.root / ("httpd-dash-byo-" + httpd.mpm), httpd.mpm, stack.mariadb.dsn, stack.sim)
+    (h.dir / "conf.d").mkdir(parents=True, exist_ok=True)
+    (h.dir / "conf.d" / "byo.conf").write_text("ConduixByoAllowNetworks 127.0.0.1\n")
+    h.start()
+    stack.db.execute("REPLACE INTO settings (org_id, name, value) VALUES (0, 'byo_allow_networks', "
+                     "'127.0.0.1/32')")
+    try:
+        yield Gateway(h)
+    finally:
+        stack.db.execute("DELETE FROM settings WHERE org_id=0 AND name='byo_allow_networks'")
+        offset = h.log_offset()
+        h.stop()
+        assert not h.bad_log_lines(offset)
+
+
+def test_byo_endpoint_added_in_the_dashboard_serves_requests(byo_gw, account, db, sim, key_factory):
+    owner = account("owner")
+    d = Dashboard(byo_gw.base_url).login_ok(owner)
+    secret = "byo-dash-secret-%d" % time.time_ns()
+    r = d.post("/models/byo/add", {"slug": "lab", "base_url": sim.url("openai"), "region": "US",
+                                   "models": "llama-3.1-8b", "credential": secret})
+    assert r.status_code == 303, flash(r.text)
+    key = key_factory(owner.org_id)
+    r = byo_gw.chat(key, model="byo:lab/llama-3.1-8b", content="from the dashboard")
+    assert r.status_code == 200, r.text[:300]
+    assert r.headers["x-conduix-provider"] == "byo:lab"
+    up = sim.last("openai")
+    assert up["body"]["model"] == "llama-3.1-8b"
+    assert up["headers"]["authorization"] == "Bearer " + secret
+    assert secret not in d.get("/models").text
+    assert d.post("/models/byo/remove", {"slug": "lab"}).status_code == 303
+    r = byo_gw.chat(key, model="byo:lab/llama-3.1-8b")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
 
 
 def test_invitation_link_works_once_and_sets_the_password(dash, account, db):

@@ -310,6 +310,7 @@ class SimRequest:
     include_usage: bool = False
     max_tokens: int | None = None
     n: int = 1
+    extra: dict = field(default_factory=dict)        # format-specific details
 
 
 @dataclass
@@ -380,7 +381,7 @@ def split_arguments(args: str) -> list[str]:
 _OPENAI_ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 
 
-def openai_auth(headers: dict[str, str]) -> SimError | None:
+def openai_auth(headers: dict[str, str], query: dict | None = None) -> SimError | None:
     auth = headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -629,6 +630,446 @@ def openai_models(provider: str, model_id: str | None) -> dict:
 
 
 # --------------------------------------------------------------------------
+# Anthropic Messages format (POST /<provider>/v1/messages)
+# --------------------------------------------------------------------------
+# As Anthropic's Messages API reference describes it: x-api-key (or the key as a
+# Bearer token, as the current SDKs send it) and anthropic-version headers; system as a string or text blocks; messages of
+# user/assistant turns whose content is a string or blocks (text, image with a
+# base64 or url source, tool_use, tool_result); max_tokens required; tools with
+# input_schema.  Answers are Message objects; streams are SSE with "event:"
+# lines: message_start, content_block_start, ping, content_block_delta
+# (text_delta / input_json_delta), content_block_stop, message_delta (stop_reason,
+# cumulative output_tokens), message_stop.  Errors:
+# {"type":"error","error":{"type","message"},"request_id"}.
+
+_ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+    403: "permission_error", 404: "not_found_error", 413: "request_too_large",
+    429: "rate_limit_error", 500: "api_error", 504: "timeout_error", 529: "overloaded_error",
+}
+_ANTHROPIC_MEDIA = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+_ANTHROPIC_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
+
+
+def anthropic_auth(headers: dict[str, str], query: dict | None = None) -> SimError | None:
+    # x-api-key, or the key as a Bearer token (what current official SDKs send)
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if not headers.get("x-api-key", "").strip() and not (scheme.lower() == "bearer" and token.strip()):
+        return SimError(401, "x-api-key header is required", etype="authentication_error")
+    if not headers.get("anthropic-version", "").strip():
+        return SimError(400, "anthropic-version: header is required", etype="invalid_request_error")
+    return None
+
+
+def anthropic_error(err: SimError) -> dict:
+    etype = err.etype or _ANTHROPIC_ERROR_TYPES.get(
+        err.status, "api_error" if err.status >= 500 else "invalid_request_error")
+    default = {"overloaded_error": "Overloaded", "rate_limit_error":
+               "Number of request tokens has exceeded your per-minute rate limit",
+               "api_error": "Internal server error"}.get(etype, "Invalid request")
+    return {"type": "error", "error": {"type": etype, "message": err.message or default},
+            "request_id": _rand_id("req_", 24)}
+
+
+def _anthropic_blocks_text(content: Any, at: str, role: str) -> tuple[str, bool]:
+    """(text, only_tool_results) of a message's content, validating the blocks."""
+    if isinstance(content, str):
+        if not content and role == "user":
+            raise SimError(400, "%s: user messages must have non-empty content" % at)
+        return content, False
+    if not isinstance(content, list) or not content:
+        raise SimError(400, "%s: Input should be a valid string or a non-empty list" % at)
+    texts: list[str] = []
+    kinds = set()
+    for j, b in enumerate(content):
+        bat = "%s.%d" % (at, j)
+        if not isinstance(b, dict) or not isinstance(b.get("type"), str):
+            raise SimError(400, "%s: Input should be a valid content block" % bat)
+        t = b["type"]
+        kinds.add(t)
+        if t == "text":
+            if not isinstance(b.get("text"), str) or not b["text"]:
+                raise SimError(400, "%s: text content blocks must be non-empty" % bat)
+            texts.append(b["text"])
+        elif t == "image":
+            src = b.get("source")
+            if not isinstance(src, dict):
+                raise SimError(400, "%s.source: Field required" % bat)
+            if src.get("type") == "base64":
+                if src.get("media_type") not in _ANTHROPIC_MEDIA or not isinstance(src.get("data"), str):
+                    raise SimError(400, "%s.source: media_type must be one of %s and data a "
+                                   "base64 string" % (bat, sorted(_ANTHROPIC_MEDIA)))
+            elif src.get("type") == "url":
+                if not str(src.get("url", "")).startswith(("http://", "https://")):
+                    raise SimError(400, "%s.source.url: must be an http(s) URL" % bat)
+            else:
+                raise SimError(400, "%s.source.type: must be 'base64' or 'url'" % bat)
+        elif t == "tool_use":
+            if role != "assistant":
+                raise SimError(400, "%s: tool_use blocks are only allowed in assistant messages" % bat)
+            if not isinstance(b.get("id"), str) or not isinstance(b.get("name"), str) \
+                    or not isinstance(b.get("input"), dict):
+                raise SimError(400, "%s: tool_use needs id, name and an input object" % bat)
+        elif t == "tool_result":
+            if role != "user":
+                raise SimError(400, "%s: tool_result blocks are only allowed in user messages" % bat)
+            if not isinstance(b.get("tool_use_id"), str):
+                raise SimError(400, "%s.tool_use_id: Field required" % bat)
+            c = b.get("content")
+            if isinstance(c, str):
+                texts.append(c)
+            elif isinstance(c, list):
+                texts.extend(x.get("text", "") for x in c if isinstance(x, dict))
+        elif t in ("thinking", "redacted_thinking", "document"):
+            pass
+        else:
+            raise SimError(400, "%s.type: unknown content block type '%s'" % (bat, t))
+    return " ".join(texts), kinds == {"tool_result"}
+
+
+def anthropic_parse(body: Any, params: dict, provider: str) -> SimRequest:
+    if not isinstance(body, dict):
+        raise SimError(400, "body: Input should be an object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise SimError(400, "model: Field required")
+    mt = body.get("max_tokens")
+    if not _is_int(mt) or mt < 1:
+        raise SimError(400, "max_tokens: Field required (an integer >= 1)")
+    msgs: list[tuple[str, str]] = []
+    system = body.get("system")
+    if system is not None:
+        if isinstance(system, str):
+            msgs.append(("system", system))
+        elif isinstance(system, list):
+            msgs.append(("system", " ".join(b.get("text", "") for b in system if isinstance(b, dict))))
+        else:
+            raise SimError(400, "system: Input should be a valid string or list of text blocks")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise SimError(400, "messages: Field required (a non-empty list)")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+            raise SimError(400, "messages.%d.role: Input should be 'user' or 'assistant'" % i)
+        text, tool_only = _anthropic_blocks_text(m.get("content"), "messages.%d.content" % i, m["role"])
+        msgs.append(("tool" if tool_only else m["role"], text))
+    tools: list[str] = []
+    tools_in = body.get("tools")
+    if tools_in is not None:
+        if not isinstance(tools_in, list):
+            raise SimError(400, "tools: Input should be a valid list")
+        for i, t in enumerate(tools_in):
+            if not isinstance(t, dict) or not isinstance(t.get("name"), str) \
+                    or not isinstance(t.get("input_schema"), dict):
+                raise SimError(400, "tools.%d: a tool needs name and input_schema" % i)
+            tools.append(t["name"])
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise SimError(400, "stream: Input should be a valid boolean")
+    temp = body.get("temperature")
+    if temp is not None and (not isinstance(temp, (int, float)) or not 0 <= temp <= 1):
+        raise SimError(400, "temperature: Input should be less than or equal to 1")
+    return SimRequest(provider=provider, model=model, messages=msgs, tools=tools, stream=stream,
+                      include_usage=True, max_tokens=mt, n=1)
+
+
+def _anthropic_usage(res: SimResult, output_tokens: int | None = None) -> dict:
+    return {"input_tokens": res.prompt_tokens, "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": res.completion_tokens if output_tokens is None else output_tokens}
+
+
+def _anthropic_tool_id(res: SimResult) -> str:
+    return "toolu_" + (res.tool_call_id or "call_x")[5:]
+
+
+def anthropic_respond(req: SimRequest, res: SimResult) -> dict:
+    if res.tool_name is not None:
+        content = [{"type": "tool_use", "id": _anthropic_tool_id(res), "name": res.tool_name,
+                    "input": json.loads(res.tool_arguments or "{}")}]
+    else:
+        content = [{"type": "text", "text": res.text}] if res.text else []
+    return {"id": _rand_id("msg_", 24), "type": "message", "role": "assistant",
+            "model": req.model, "content": content,
+            "stop_reason": _ANTHROPIC_STOP[res.finish_reason], "stop_sequence": None,
+            "usage": _anthropic_usage(res)}
+
+
+def _sse_event(name: str, obj: dict) -> bytes:
+    return ("event: %s\ndata: %s\n\n" % (name, json.dumps(obj, separators=(",", ":")))).encode()
+
+
+def anthropic_stream(req: SimRequest, res: SimResult) -> Iterator[bytes]:
+    """Yield SSE events; the last one is message_stop (never sent on a cut)."""
+    msg = {"id": _rand_id("msg_", 24), "type": "message", "role": "assistant",
+           "model": req.model, "content": [], "stop_reason": None, "stop_sequence": None,
+           "usage": _anthropic_usage(res, 1)}
+    yield _sse_event("message_start", {"type": "message_start", "message": msg})
+    if res.tool_name is not None:
+        yield _sse_event("content_block_start", {
+            "type": "content_block_start", "index": 0,
+            "content_block": {"type": "tool_use", "id": _anthropic_tool_id(res),
+                              "name": res.tool_name, "input": {}}})
+        yield _sse_event("ping", {"type": "ping"})
+        for frag in [""] + split_arguments(res.tool_arguments or ""):
+            yield _sse_event("content_block_delta", {
+                "type": "content_block_delta", "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": frag}})
+    else:
+        yield _sse_event("content_block_start", {
+            "type": "content_block_start", "index": 0,
+            "content_block": {"type": "text", "text": ""}})
+        yield _sse_event("ping", {"type": "ping"})
+        last = len(res.words) - 1
+        for k, w in enumerate(res.words):
+            yield _sse_event("content_block_delta", {
+                "type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": w if k == last else w + " "}})
+    yield _sse_event("content_block_stop", {"type": "content_block_stop", "index": 0})
+    yield _sse_event("message_delta", {
+        "type": "message_delta",
+        "delta": {"stop_reason": _ANTHROPIC_STOP[res.finish_reason], "stop_sequence": None},
+        "usage": {"output_tokens": res.completion_tokens}})
+    yield _sse_event("message_stop", {"type": "message_stop"})
+
+
+# --------------------------------------------------------------------------
+# Google Gemini format
+#   POST /<provider>/v1beta/models/<model>:generateContent
+#   POST /<provider>/v1beta/models/<model>:streamGenerateContent?alt=sse
+# --------------------------------------------------------------------------
+# As Google's Gemini API reference describes it: x-goog-api-key header (or
+# ?key=); the model in the path; contents of user/model turns made of parts
+# (text, inlineData, fileData, functionCall, functionResponse; the proto JSON
+# mapping accepts snake_case names too); systemInstruction; generationConfig
+# (maxOutputTokens, candidateCount, ...); tools[].functionDeclarations.  Answers
+# are GenerateContentResponse documents (candidates, finishReason,
+# usageMetadata); streamGenerateContent with alt=sse sends one such document per
+# SSE event (CRLF framed, no terminator: the last one carries finishReason),
+# without alt=sse a JSON array of them.  Errors:
+# {"error":{"code","message","status"}}.  A key starting with "bad" is answered
+# 400 API_KEY_INVALID, as Google answers a wrong key.
+# Safety, for tests: a last user text containing "unsafe" ends with finishReason
+# SAFETY and no text; one containing "blockme" is a blocked prompt
+# (promptFeedback.blockReason SAFETY, no candidates).
+
+_GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                  404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL",
+                  503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+_GEMINI_FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"}
+
+
+def _g(d: dict, camel: str) -> Any:
+    """A field by its camelCase name or its snake_case twin (proto JSON accepts both)."""
+    if camel in d:
+        return d[camel]
+    return d.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
+
+
+def gemini_auth(headers: dict[str, str], query: dict | None = None) -> SimError | None:
+    key = headers.get("x-goog-api-key", "").strip() or ((query or {}).get("key") or [""])[0]
+    if not key:
+        return SimError(403, "Method doesn't allow unregistered callers (callers without "
+                        "established identity). Please use API Key or other form of API "
+                        "consumer identity to call this API.")
+    if key.startswith("bad"):
+        e = SimError(400, "API key not valid. Please pass a valid API key.")
+        e.code = "API_KEY_INVALID"
+        return e
+    return None
+
+
+def gemini_error(err: SimError) -> dict:
+    status = _GEMINI_STATUS.get(err.status, "INTERNAL" if err.status >= 500 else "INVALID_ARGUMENT")
+    body: dict[str, Any] = {"code": err.status, "message": err.message or {
+        "RESOURCE_EXHAUSTED": "Resource has been exhausted (e.g. check quota).",
+        "UNAVAILABLE": "The model is overloaded. Please try again later.",
+        "INTERNAL": "An internal error has occurred.",
+        "NOT_FOUND": "models/unknown is not found for API version v1beta."}.get(status, "Request contains an invalid argument."),
+        "status": err.etype if err.etype in _GEMINI_STATUS.values() else status}
+    if err.code == "API_KEY_INVALID":
+        body["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                            "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]
+    return {"error": body}
+
+
+def _gemini_part_text(part: Any, at: str) -> tuple[str, str]:
+    """(kind, text) of one part, validating it."""
+    if not isinstance(part, dict):
+        raise SimError(400, "Invalid value at '%s': expected an object" % at)
+    kinds = [k for k in ("text", "inlineData", "fileData", "functionCall", "functionResponse")
+             if _g(part, k) is not None]
+    if len(kinds) != 1:
+        raise SimError(400, "Invalid value at '%s': a part holds exactly one of text, "
+                       "inlineData, fileData, functionCall, functionResponse" % at)
+    k = kinds[0]
+    v = _g(part, k)
+    if k == "text":
+        if not isinstance(v, str):
+            raise SimError(400, "Invalid value at '%s.text': expected a string" % at)
+        if not v and not part.get("thought"):
+            raise SimError(400, "Unable to submit request because it has an empty text parameter. "
+                           "Add a value to the parameter and try again.")
+        return k, v
+    if k in ("inlineData", "fileData"):
+        if not isinstance(v, dict) or not isinstance(_g(v, "mimeType"), str):
+            raise SimError(400, "Invalid value at '%s.%s': mimeType is required" % (at, k))
+        if k == "inlineData" and not isinstance(v.get("data"), str):
+            raise SimError(400, "Invalid value at '%s.inlineData.data': base64 data is required" % at)
+        if k == "fileData" and not isinstance(_g(v, "fileUri"), str):
+            raise SimError(400, "Invalid value at '%s.fileData.fileUri': required" % at)
+        return k, ""
+    if not isinstance(v, dict) or not isinstance(v.get("name"), str):
+        raise SimError(400, "Invalid value at '%s.%s.name': required" % (at, k))
+    if k == "functionResponse":
+        if not isinstance(v.get("response"), dict):
+            raise SimError(400, "Invalid value at '%s.functionResponse.response': expected an "
+                           "object" % at)
+        return k, json.dumps(v["response"])
+    return k, ""
+
+
+def gemini_parse(body: Any, params: dict, provider: str) -> SimRequest:
+    if not isinstance(body, dict):
+        raise SimError(400, "Invalid JSON payload received. Expected an object.")
+    model = urllib.parse.unquote(params["model"])
+    msgs: list[tuple[str, str]] = []
+    si = _g(body, "systemInstruction")
+    if si is not None:
+        if not isinstance(si, dict) or not isinstance(si.get("parts"), list):
+            raise SimError(400, "Invalid value at 'system_instruction': expected parts")
+        msgs.append(("system", " ".join(p.get("text", "") for p in si["parts"] if isinstance(p, dict))))
+    contents = body.get("contents")
+    if not isinstance(contents, list) or not contents:
+        raise SimError(400, "* GenerateContentRequest.contents: contents is not specified")
+    for i, c in enumerate(contents):
+        at = "contents[%d]" % i
+        if not isinstance(c, dict):
+            raise SimError(400, "Invalid value at '%s': expected an object" % at)
+        role = c.get("role", "user")
+        if role not in ("user", "model", "function"):
+            raise SimError(400, "Please use a valid role: user, model.")
+        parts = c.get("parts")
+        if not isinstance(parts, list) or not parts:
+            raise SimError(400, "* GenerateContentRequest.%s.parts: contents.parts must not be "
+                           "empty." % at)
+        texts, kinds = [], set()
+        for j, part in enumerate(parts):
+            k, t = _gemini_part_text(part, "%s.parts[%d]" % (at, j))
+            kinds.add(k)
+            if t and k == "text":
+                texts.append(t)
+            elif k == "functionResponse":
+                texts.append(t)
+        sim_role = "assistant" if role == "model" else \
+            "tool" if kinds == {"functionResponse"} else "user"
+        msgs.append((sim_role, " ".join(texts)))
+    tools: list[str] = []
+    for i, t in enumerate(body.get("tools") or []):
+        for j, d in enumerate(_g(t, "functionDeclarations") or [] if isinstance(t, dict) else []):
+            if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+                raise SimError(400, "* GenerateContentRequest.tools[%d].function_declarations[%d]"
+                               ".name: Name cannot be empty." % (i, j))
+            tools.append(d["name"])
+    cfg = _g(body, "generationConfig") or {}
+    if not isinstance(cfg, dict):
+        raise SimError(400, "Invalid value at 'generation_config': expected an object")
+    mt = _g(cfg, "maxOutputTokens")
+    n = _g(cfg, "candidateCount") or 1
+    if mt is not None and (not _is_int(mt) or mt < 1):
+        raise SimError(400, "Invalid value at 'generation_config.max_output_tokens'")
+    temp = cfg.get("temperature")
+    if temp is not None and (not isinstance(temp, (int, float)) or not 0 <= temp <= 2):
+        raise SimError(400, "Invalid value at 'generation_config.temperature'")
+    method = params.get("method")
+    sse = ((params.get("_query") or {}).get("alt") or [""])[0] == "sse"
+    user = last_user_text(msgs) or ""
+    return SimRequest(provider=provider, model=model, messages=msgs, tools=tools,
+                      stream=method == "streamGenerateContent" and sse, include_usage=True,
+                      max_tokens=mt, n=n if _is_int(n) and n > 0 else 1,
+                      extra={"array": method == "streamGenerateContent" and not sse,
+                             "unsafe": "unsafe" in user.lower() and msgs[-1][0] == "user",
+                             "blocked": "blockme" in user.lower() and msgs[-1][0] == "user"})
+
+
+def _gemini_usage(req: SimRequest, res: SimResult, final: bool = True) -> dict:
+    ct = res.completion_tokens * req.n if final else 0
+    u = {"promptTokenCount": res.prompt_tokens, "totalTokenCount": res.prompt_tokens + ct}
+    if final:
+        u["candidatesTokenCount"] = ct
+    return u
+
+
+def _gemini_parts(res: SimResult) -> list[dict]:
+    if res.tool_name is not None:
+        return [{"functionCall": {"name": res.tool_name,
+                                  "args": json.loads(res.tool_arguments or "{}")}}]
+    return [{"text": res.text}] if res.text else []
+
+
+def _gemini_doc(req: SimRequest, candidates: list | None, usage: dict, **extra: Any) -> dict:
+    d: dict[str, Any] = {}
+    if candidates is not None:
+        d["candidates"] = candidates
+    d["usageMetadata"] = usage
+    d["modelVersion"] = req.model
+    d["responseId"] = req.extra.setdefault("response_id", _rand_id("", 22))
+    d.update(extra)
+    return d
+
+
+_SAFETY_RATINGS = [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH",
+                    "blocked": True}]
+
+
+def _gemini_final(req: SimRequest, res: SimResult) -> dict:
+    if req.extra.get("blocked"):
+        return _gemini_doc(req, None, _gemini_usage(req, res, final=False),
+                           promptFeedback={"blockReason": "SAFETY", "safetyRatings": _SAFETY_RATINGS})
+    if req.extra.get("unsafe"):
+        return _gemini_doc(req, [{"content": {"role": "model", "parts": []}, "finishReason": "SAFETY",
+                                  "index": 0, "safetyRatings": _SAFETY_RATINGS}],
+                           _gemini_usage(req, res, final=False))
+    return _gemini_doc(req, [{"content": {"role": "model", "parts": _gemini_parts(res)},
+                              "finishReason": _GEMINI_FINISH[res.finish_reason], "index": i}
+                             for i in range(req.n)], _gemini_usage(req, res))
+
+
+def gemini_respond(req: SimRequest, res: SimResult) -> Any:
+    if req.extra.get("array"):
+        return list(json.loads(e[len(b"data: "):].decode()) for e in gemini_stream(req, res))
+    return _gemini_final(req, res)
+
+
+def gemini_stream(req: SimRequest, res: SimResult) -> Iterator[bytes]:
+    """One GenerateContentResponse per SSE event; the last carries finishReason."""
+    def ev(doc: dict) -> bytes:
+        return b"data: " + json.dumps(doc, separators=(",", ":")).encode() + b"\r\n\r\n"
+
+    if req.extra.get("blocked") or req.extra.get("unsafe") or res.tool_name is not None \
+            or not res.words:
+        yield ev(_gemini_final(req, res))
+        return
+    words = res.words
+    for k, w in enumerate(words[:-1]):
+        yield ev(_gemini_doc(req, [{"content": {"role": "model", "parts": [{"text": w + " "}]},
+                                    "index": 0}], _gemini_usage(req, res, final=False)))
+    yield ev(_gemini_doc(req, [{"content": {"role": "model", "parts": [{"text": words[-1]}]},
+                                "finishReason": _GEMINI_FINISH[res.finish_reason], "index": 0}],
+                         _gemini_usage(req, res)))
+
+
+def gemini_models(provider: str, model_id: str | None) -> dict:
+    def one(m: str) -> dict:
+        return {"name": "models/" + m, "displayName": m, "inputTokenLimit": 1048576,
+                "outputTokenLimit": 8192,
+                "supportedGenerationMethods": ["generateContent", "countTokens"]}
+    if model_id is not None:
+        return one(model_id)
+    return {"models": [one("%s-sim-small" % provider), one("%s-sim-large" % provider)]}
+
+
+# --------------------------------------------------------------------------
 # Format table and routes
 # --------------------------------------------------------------------------
 
@@ -646,10 +1087,24 @@ FORMATS: dict[str, dict[str, Callable[..., Any]]] = {
         "models": openai_models,
         "stream_content_type": lambda: "text/event-stream; charset=utf-8",
     },
-    # "anthropic": {...}  # TODO: Anthropic Messages (x-api-key auth, event: lines,
-    #                     #   message_start ... message_stop; no [DONE] terminator).
-    # "gemini": {...}     # TODO: Gemini generateContent / streamGenerateContent?alt=sse
-    #                     #   (?key= or x-goog-api-key auth, model from the path).
+    "anthropic": {
+        "auth": anthropic_auth,
+        "error": anthropic_error,
+        "parse": anthropic_parse,
+        "respond": anthropic_respond,
+        "stream": anthropic_stream,
+        "models": openai_models,
+        "stream_content_type": lambda: "text/event-stream; charset=utf-8",
+    },
+    "gemini": {
+        "auth": gemini_auth,
+        "error": gemini_error,
+        "parse": gemini_parse,
+        "respond": gemini_respond,
+        "stream": gemini_stream,
+        "models": gemini_models,
+        "stream_content_type": lambda: "text/event-stream",
+    },
 }
 
 _SLUG = r"(?P<provider>[A-Za-z0-9_.-]+)"
@@ -660,9 +1115,11 @@ ROUTES: list[tuple[str, re.Pattern, str, str]] = [
     ("POST", re.compile(r"^/%s/v1/chat/completions/?$" % _SLUG), "openai", "complete"),
     ("GET", re.compile(r"^/%s/v1/models/?$" % _SLUG), "openai", "models"),
     ("GET", re.compile(r"^/%s/v1/models/(?P<model>[^/]+)$" % _SLUG), "openai", "model"),
-    # ("POST", re.compile(r"^/%s/v1/messages$" % _SLUG), "anthropic", "complete"),
-    # ("POST", re.compile(r"^/%s/v1beta/models/(?P<model>[^/:]+):(?P<method>generateContent|"
-    #                     r"streamGenerateContent)$" % _SLUG), "gemini", "complete"),
+    ("POST", re.compile(r"^/%s/v1/messages/?$" % _SLUG), "anthropic", "complete"),
+    ("POST", re.compile(r"^/%s/v1beta/models/(?P<model>[^/:]+):(?P<method>generateContent|"
+                        r"streamGenerateContent)$" % _SLUG), "gemini", "complete"),
+    ("GET", re.compile(r"^/%s/v1beta/models/?$" % _SLUG), "gemini", "models"),
+    ("GET", re.compile(r"^/%s/v1beta/models/(?P<model>[^/:]+)$" % _SLUG), "gemini", "model"),
 ]
 
 
@@ -849,6 +1306,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send_json(err.status, openai_error(err))
             return
         fmt_name, action, params = route
+        params = dict(params, _query=query)
         self._provider(method, path, url, params, fmt_name, action, raw)
 
     # -- provider endpoints --
@@ -877,7 +1335,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["body_raw"] = raw[:4096].decode("utf-8", "replace")
         self._entry = STATE.record(entry)
         try:
-            err = fmt["auth"](headers)
+            err = fmt["auth"](headers, params["_query"])
             if err is not None:
                 raise err
             if action == "models":
