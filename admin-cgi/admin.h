@@ -116,7 +116,8 @@ cxa_handler_fn cxa_page_audit, cxa_page_audit_export;
 cxa_handler_fn cxa_page_billing, cxa_page_billing_grant;
 cxa_handler_fn cxa_page_members, cxa_page_member_invite, cxa_page_member_role,
     cxa_page_member_remove, cxa_page_invite_revoke;
-cxa_handler_fn cxa_page_providers, cxa_page_provider_update;
+cxa_handler_fn cxa_page_providers, cxa_page_provider_update, cxa_page_webhook_add,
+    cxa_page_webhook_remove;
 
 /* ---- usage_chart.c ---- */
 typedef struct {

@@ -70,6 +70,8 @@ static const route_t routes[] = {
     {"/members/invite/revoke", "POST", 1, CX_ROLE_ADMIN, 0, cxa_page_invite_revoke},
     {"/providers", "GET", 1, CX_ROLE_VIEWER, 1, cxa_page_providers},
     {"/providers/update", "POST", 1, CX_ROLE_VIEWER, 1, cxa_page_provider_update},
+    {"/providers/webhooks/add", "POST", 1, CX_ROLE_VIEWER, 1, cxa_page_webhook_add},
+    {"/providers/webhooks/remove", "POST", 1, CX_ROLE_VIEWER, 1, cxa_page_webhook_remove},
 };
 
 /* ------------------------------------------------------------------ dates */

@@ -1,118 +1,71 @@
-/* conduix-admin: providers (platform operators only) — month-to-date list cost and
- * requests per provider against its monthly budget, the hard-cap switch, alert webhooks
- * (Slack or Teams payloads; stored as platform settings provider_alert_webhooks.<name>)
- * and the circuit breaker. Breaker state lives in the gateway's shared memory inside
- * httpd, which a CGI process cannot read, so the page shows a labelled placeholder
- * instead of guessing. Changes are audited. */
+/* conduix-admin: providers (platform operators only) — each provider's spend this UTC
+ * month against its monthly budget (cx_budget_spend_from_usage: tokens at list price,
+ * cache hits excluded, the figure the gateway rebuilds its shared counter from), the
+ * budget alerts already sent (provider_budget_alerts), the hard-cap switch, and the
+ * alert webhooks of budget_alert_webhooks (checked by cx_alert_url_check, as the
+ * gateway checks them). Circuit breakers live in the gateway's shared memory inside
+ * httpd, which a CGI process cannot read, so their column is a labelled placeholder.
+ * Changes are audited as operator actions. */
 #include "admin.h"
+#include "cx_budget.h"
 #include "cx_json.h"
 
 #include <apr_strings.h>
-#include <apr_uri.h>
+#include <apr_time.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#define MAX_WEBHOOKS 5
-
-static const char *webhook_setting(apr_pool_t *p, const char *provider)
-{
-    return apr_pstrcat(p, "provider_alert_webhooks.", provider, NULL);
-}
-
-/* Stored JSON -> "format url" lines. */
-static const char *webhook_lines(cxa_t *c, const char *json, int *count)
-{
-    const char *err;
-    json_t *arr = json ? cx_json_parse(c->pool, json, strlen(json), &err) : NULL;
-    const char *out = "";
-    size_t i;
-    json_t *v;
-    *count = 0;
-    if (!arr || !json_is_array(arr))
-        return out;
-    json_array_foreach(arr, i, v) {
-        const char *url = json_string_value(json_object_get(v, "url"));
-        const char *fmt = json_string_value(json_object_get(v, "format"));
-        if (!url || !fmt)
-            continue;
-        out = apr_pstrcat(c->pool, out, *out ? "\n" : "", fmt, " ", url, NULL);
-        (*count)++;
-    }
-    return out;
-}
 
 int cxa_page_providers(cxa_t *c)
 {
-    cx_table_t prov;
-    if (cx_admin_providers(c->db, c->pool, &prov))
+    cx_table_t prov, sent, hooks;
+    const char *month = cx_budget_month(c->pool, apr_time_now());
+    if (cx_admin_providers(c->db, c->pool, &prov) ||
+        cx_admin_budget_alerts_sent(c->db, c->pool, month, &sent) ||
+        cx_admin_alert_webhooks(c->db, c->pool, &hooks))
         return -1;
     cxa_set_table(c, "Providers", &prov);
-    cx_nano_t total_cost = 0;
+    cx_nano_t total = 0;
     for (int i = 0; i < prov.rows->nelts; i++) {
         const char *pfx = apr_psprintf(c->pool, "Providers.%d.", i);
         const char *name = cx_table_get(&prov, i, "name");
-        const char *budget_s = cx_table_get(&prov, i, "monthly_budget_nano");
-        cx_nano_t cost = strtoll(cx_table_get(&prov, i, "month_cost_nano") ? cx_table_get(&prov, i, "month_cost_nano") : "0", NULL, 10);
-        total_cost += cost;
-        cxa_set(c, apr_pstrcat(c->pool, pfx, "cost", NULL), cx_nano_format_short(c->pool, cost));
+        const char *budget_s = cx_table_get(&prov, i, "monthly_budget_nano"), *err;
+        cx_nano_t spend = 0;
+        if (cx_budget_spend_from_usage(c->db, name, apr_time_now(), &spend, &err))
+            return -1;
+        total += spend;
+        cxa_set(c, apr_pstrcat(c->pool, pfx, "spend", NULL), cx_nano_format_short(c->pool, spend));
         cxa_set(c, apr_pstrcat(c->pool, pfx, "budget", NULL), cxa_credits(c, budget_s));
-        if (budget_s) {
-            cx_nano_t budget = strtoll(budget_s, NULL, 10);
-            long pct = budget > 0 ? (long)((double)cost * 100.0 / (double)budget) : 100;
+        cx_nano_t budget = budget_s ? strtoll(budget_s, NULL, 10) : 0;
+        if (budget > 0) {
+            long pct = (long)((double)spend * 100.0 / (double)budget);
             cxa_set_int(c, apr_pstrcat(c->pool, pfx, "pct", NULL), pct);
             cxa_set_int(c, apr_pstrcat(c->pool, pfx, "pct_meter", NULL), pct > 100 ? 100 : pct);
-            cxa_set(c, apr_pstrcat(c->pool, pfx, "level", NULL),
-                    pct >= 100 ? "over" : pct >= 90 ? "high" : pct >= 70 ? "warn" : "ok");
+            cxa_set_int(c, apr_pstrcat(c->pool, pfx, "capped", NULL),
+                        cx_budget_capped(&(cx_provider_budget_t){name, budget,
+                                         atoi(cx_table_get(&prov, i, "hard_cap") ? cx_table_get(&prov, i, "hard_cap") : "0")},
+                                         spend));
         }
-        const char *hooks = NULL;
-        if (cx_admin_setting_get(c->db, c->pool, 0, webhook_setting(c->pool, name), &hooks) < 0)
-            return -1;
-        int count = 0;
-        cxa_set(c, apr_pstrcat(c->pool, pfx, "webhooks", NULL), webhook_lines(c, hooks, &count));
-        cxa_set_int(c, apr_pstrcat(c->pool, pfx, "webhook_count", NULL), count);
+        /* Alerts sent this month, e.g. "70 % · 80 %". */
+        const char *alerts = NULL;
+        for (int k = 0; k < sent.rows->nelts; k++) {
+            if (strcmp(cx_table_get(&sent, k, "provider"), name))
+                continue;
+            const char *one = apr_pstrcat(c->pool, cx_table_get(&sent, k, "threshold_pct"), " %", NULL);
+            alerts = alerts ? apr_pstrcat(c->pool, alerts, " · ", one, NULL) : one;
+        }
+        cxa_set(c, apr_pstrcat(c->pool, pfx, "alerts_sent", NULL), alerts);
     }
-    cxa_set(c, "ProvidersTotalCost", cx_nano_format_short(c->pool, total_cost));
-    cxa_set(c, "Month", apr_pstrndup(c->pool, cxa_today(c->pool), 7));
+    cxa_set_table(c, "Webhooks", &hooks);
+    cxa_set(c, "ProvidersTotalSpend", cx_nano_format_short(c->pool, total));
+    cxa_set(c, "Month", month);
     const char *done = cxa_param(c, "done");
     if (done && !strcmp(done, "saved"))
-        cxa_flash(c, "ok", "Provider settings saved.");
+        cxa_flash(c, "ok", "Provider budget saved. The gateway re-reads budgets every catalog refresh.");
+    else if (done && !strcmp(done, "hook-added"))
+        cxa_flash(c, "ok", "Webhook added: budget alerts go to it from the next threshold on.");
+    else if (done && !strcmp(done, "hook-removed"))
+        cxa_flash(c, "ok", "Webhook removed.");
     return cxa_render(c, 200, "providers.cs", "Providers");
-}
-
-/* "slack https://…" lines -> JSON array; NULL for none; *error on bad input. */
-static const char *parse_webhooks(cxa_t *c, const char *text, const char **error)
-{
-    if (!text)
-        return NULL;
-    json_t *arr = cx_json_own(c->pool, json_array());
-    char *copy = apr_pstrdup(c->pool, text), *save = NULL;
-    for (char *line = apr_strtok(copy, "\r\n", &save); line; line = apr_strtok(NULL, "\r\n", &save)) {
-        char *lsave = NULL;
-        char *fmt = apr_strtok(line, " \t", &lsave);
-        char *url = fmt ? apr_strtok(NULL, " \t", &lsave) : NULL;
-        if (!fmt)
-            continue;
-        if (!url || apr_strtok(NULL, " \t", &lsave) || (strcmp(fmt, "slack") && strcmp(fmt, "teams"))) {
-            *error = "Webhooks: one per line as \"slack <url>\" or \"teams <url>\".";
-            return NULL;
-        }
-        /* Operators may point alerts at internal receivers: the URL's form is checked,
-         * not its address class. */
-        apr_uri_t uri;
-        if (strlen(url) > 512 || apr_uri_parse(c->pool, url, &uri) != APR_SUCCESS || !uri.scheme ||
-            (strcasecmp(uri.scheme, "https") && strcasecmp(uri.scheme, "http")) || !uri.hostname ||
-            !*uri.hostname || uri.user || uri.password) {
-            *error = "Webhooks: each URL must be an http(s) URL without credentials.";
-            return NULL;
-        }
-        if (json_array_size(arr) >= MAX_WEBHOOKS) {
-            *error = "Webhooks: at most 5 per provider.";
-            return NULL;
-        }
-        json_array_append_new(arr, json_pack("{s:s,s:s}", "url", url, "format", fmt));
-    }
-    return json_array_size(arr) ? cx_json_dump(c->pool, arr, NULL) : NULL;
 }
 
 int cxa_page_provider_update(cxa_t *c)
@@ -129,38 +82,81 @@ int cxa_page_provider_update(cxa_t *c)
         return cxa_fail(c, 404, "There is no such provider.");
     cx_nano_t budget;
     const char *error = NULL;
-    if (cxa_parse_credits_opt(cxa_param(c, "budget"), &budget))
-        error = "Budget: enter a credit amount such as 5000, or leave it empty for none.";
+    if (cxa_parse_credits_opt(cxa_param(c, "budget"), &budget) || budget == 0)
+        error = "Budget: enter a credit amount above zero, such as 5000, or leave it empty for none.";
     int hard_cap = cxa_param(c, "hard_cap") && !strcmp(cxa_param(c, "hard_cap"), "on");
     if (!error && hard_cap && budget < 0)
         error = "A hard cap needs a monthly budget.";
-    const char *hooks = error ? NULL : parse_webhooks(c, cxa_param(c, "webhooks"), &error);
     if (error) {
         cxa_flash(c, "error", apr_psprintf(c->pool, "%s: %s", name, error));
         return cxa_page_providers(c);
     }
-    const char *old_hooks = NULL;
-    if (cx_admin_setting_get(c->db, c->pool, 0, webhook_setting(c->pool, name), &old_hooks) < 0)
-        return -1;
-    json_t *detail = cx_json_own(c->pool, json_object());
     const char *old_budget = cx_table_get(&prov, idx, "monthly_budget_nano");
-    json_object_set_new(detail, "budget", json_pack("{s:s?,s:s?}",
-        "before", old_budget ? cxa_credits(c, old_budget) : NULL,
-        "after", budget >= 0 ? cx_nano_format_short(c->pool, budget) : NULL));
-    json_object_set_new(detail, "hard_cap", json_pack("{s:b,s:b}",
-        "before", atoi(cx_table_get(&prov, idx, "hard_cap") ? cx_table_get(&prov, idx, "hard_cap") : "0"),
-        "after", hard_cap));
-    json_object_set_new(detail, "webhooks", json_pack("{s:s?,s:s?}", "before", old_hooks, "after", hooks));
-
+    const char *old_cap = cx_table_get(&prov, idx, "hard_cap");
+    json_t *detail = cx_json_own(c->pool, json_pack("{s:{s:s?,s:s?},s:{s:b,s:b}}",
+        "budget", "before", old_budget ? cxa_credits(c, old_budget) : NULL,
+                  "after", budget >= 0 ? cx_nano_format_short(c->pool, budget) : NULL,
+        "hard_cap", "before", old_cap && atoi(old_cap), "after", hard_cap));
     if (cx_db_begin(c->db))
         return -1;
     if (cx_admin_provider_set_budget(c->db, name, budget, hard_cap) != 1 ||
-        cx_admin_setting_put(c->db, 0, webhook_setting(c->pool, name), hooks) ||
         cxa_audit_as(c, "operator", "provider.update", apr_pstrcat(c->pool, "provider:", name, NULL),
-                  cx_json_dump(c->pool, detail, NULL)) ||
+                     cx_json_dump(c->pool, detail, NULL)) ||
         cx_db_commit(c->db)) {
         cx_db_rollback(c->db);
         return -1;
     }
     return cxa_redirect(c, "/providers?done=saved");
+}
+
+int cxa_page_webhook_add(cxa_t *c)
+{
+    const char *format = cxa_param(c, "format"), *url = cxa_param(c, "url");
+    cx_alert_format_t f;
+    if (!format || !cx_alert_format_parse(format, &f) || !url) {
+        cxa_flash(c, "error", "Webhook: choose Slack or Teams and give the incoming-webhook URL.");
+        return cxa_page_providers(c);
+    }
+    const char *why = strlen(url) > 2048 ? "the URL is longer than 2048 characters"
+                                         : cx_alert_url_check(c->pool, url);
+    if (why) {
+        cxa_set(c, "HookForm.url", url);
+        cxa_flash(c, "error", apr_psprintf(c->pool, "Webhook refused: %s.", why));
+        return cxa_page_providers(c);
+    }
+    uint64_t id = 0;
+    if (cx_db_begin(c->db))
+        return -1;
+    if (cx_admin_alert_webhook_add(c->db, cx_alert_format_name(f), url, &id) ||
+        cxa_audit_as(c, "operator", "alert_webhook.add",
+                     apr_psprintf(c->pool, "webhook:%" APR_UINT64_T_FMT, (apr_uint64_t)id),
+                     apr_psprintf(c->pool, "{\"format\":\"%s\",\"url\":%s}", cx_alert_format_name(f),
+                                  cx_json_quote(c->pool, url))) ||
+        cx_db_commit(c->db)) {
+        cx_db_rollback(c->db);
+        return -1;
+    }
+    return cxa_redirect(c, "/providers?done=hook-added");
+}
+
+int cxa_page_webhook_remove(cxa_t *c)
+{
+    uint64_t id = cxa_param_id(c, "id");
+    const char *url = NULL;
+    if (cx_db_begin(c->db))
+        return -1;
+    int rv = id ? cx_admin_alert_webhook_remove(c->db, c->pool, id, &url) : 0;
+    if (rv == 0) {
+        cx_db_rollback(c->db);
+        return cxa_fail(c, 404, "There is no such webhook.");
+    }
+    if (rv < 0 ||
+        cxa_audit_as(c, "operator", "alert_webhook.remove",
+                     apr_psprintf(c->pool, "webhook:%" APR_UINT64_T_FMT, (apr_uint64_t)id),
+                     apr_psprintf(c->pool, "{\"url\":%s}", cx_json_quote(c->pool, url))) ||
+        cx_db_commit(c->db)) {
+        cx_db_rollback(c->db);
+        return -1;
+    }
+    return cxa_redirect(c, "/providers?done=hook-removed");
 }

@@ -583,16 +583,13 @@ int cx_admin_audit_actions(cx_db *db, apr_pool_t *p, uint64_t org_id, cx_table_t
 int cx_admin_providers(cx_db *db, apr_pool_t *p, cx_table_t *out)
 {
     static const char *const cols[] = {"name", "display_name", "region", "api_format", "enabled",
-                                       "monthly_budget_nano", "hard_cap", "month_cost_nano",
-                                       "month_requests"};
+                                       "monthly_budget_nano", "hard_cap", "month_requests"};
     cx_rows_t rows;
     int rv = cx_db_query(db, p, "SELECT pr.name, pr.display_name, pr.region, pr.api_format, pr.enabled, "
-                       "pr.monthly_budget_nano, pr.hard_cap, COALESCE(SUM(ue.cost_nano), 0), "
-                       "COUNT(ue.id) FROM providers pr "
-                       "LEFT JOIN usage_events ue ON ue.provider = pr.name "
-                       "AND ue.created_at >= DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-01') "
-                       "GROUP BY pr.name, pr.display_name, pr.region, pr.api_format, pr.enabled, "
-                       "pr.monthly_budget_nano, pr.hard_cap ORDER BY pr.name", "", &rows);
+                       "pr.monthly_budget_nano, pr.hard_cap, "
+                       "(SELECT COUNT(*) FROM usage_events ue WHERE ue.provider = pr.name "
+                       " AND ue.created_at >= DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-01')) "
+                       "FROM providers pr ORDER BY pr.name", "", &rows);
     return named(out, cols, NCOLS(cols), rv, &rows);
 }
 
@@ -622,4 +619,45 @@ int cx_admin_byo_list(cx_db *db, apr_pool_t *p, uint64_t org_id, cx_table_t *out
                        "credential IS NOT NULL AND credential <> '' "
                        "FROM byo_endpoints WHERE org_id = ? ORDER BY slug", "u", &rows, org_id);
     return named(out, cols, NCOLS(cols), rv, &rows);
+}
+
+/* ------------------------------------------------------------------ budget alerts */
+
+int cx_admin_budget_alerts_sent(cx_db *db, apr_pool_t *p, const char *month, cx_table_t *out)
+{
+    static const char *const cols[] = {"provider", "threshold_pct", "sent_at"};
+    cx_rows_t rows;
+    int rv = cx_db_query(db, p, "SELECT provider, threshold_pct, DATE_FORMAT(sent_at, '%Y-%m-%d %H:%i') "
+                         "FROM provider_budget_alerts WHERE month = ? ORDER BY provider, threshold_pct",
+                         "s", &rows, month);
+    return named(out, cols, NCOLS(cols), rv, &rows);
+}
+
+int cx_admin_alert_webhooks(cx_db *db, apr_pool_t *p, cx_table_t *out)
+{
+    static const char *const cols[] = {"id", "format", "url", "enabled", "created_at"};
+    cx_rows_t rows;
+    int rv = cx_db_query(db, p, "SELECT id, format, url, enabled, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i') "
+                         "FROM budget_alert_webhooks ORDER BY id", "", &rows);
+    return named(out, cols, NCOLS(cols), rv, &rows);
+}
+
+int cx_admin_alert_webhook_add(cx_db *db, const char *format, const char *url, uint64_t *id)
+{
+    return cx_db_exec(db, "INSERT INTO budget_alert_webhooks (format, url) VALUES (?, ?)", NULL, id,
+                      "ss", format, url);
+}
+
+int cx_admin_alert_webhook_remove(cx_db *db, apr_pool_t *p, uint64_t id, const char **url)
+{
+    cx_rows_t rows;
+    uint64_t affected = 0;
+    if (cx_db_query(db, p, "SELECT url FROM budget_alert_webhooks WHERE id = ?", "u", &rows, id))
+        return -1;
+    if (rows.rows->nelts == 0)
+        return 0;
+    *url = ROW(rows, 0)[0];
+    if (cx_db_exec(db, "DELETE FROM budget_alert_webhooks WHERE id = ?", &affected, NULL, "u", id))
+        return -1;
+    return affected ? 1 : 0;
 }

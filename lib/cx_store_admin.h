@@ -177,11 +177,19 @@ int cx_admin_audit_actions(cx_db *db, apr_pool_t *p, uint64_t org_id, cx_table_t
 
 /* ---- providers (operator) ---- */
 /* name, display_name, region, api_format, enabled, monthly_budget_nano, hard_cap,
- * month_cost_nano (list cost of every org's traffic this UTC month), month_requests. */
+ * month_requests (every org's requests this UTC month). Spend comes from
+ * cx_budget_spend_from_usage, the figure the gateway rebuilds its counter from. */
 int cx_admin_providers(cx_db *db, apr_pool_t *p, cx_table_t *out);
 /* 1 changed, 0 no such provider. budget_nano -1 = no budget. */
 int cx_admin_provider_set_budget(cx_db *db, const char *provider, int64_t budget_nano,
                                  int hard_cap);
+/* Budget alerts sent in month ("YYYY-MM"): provider, threshold_pct, sent_at. */
+int cx_admin_budget_alerts_sent(cx_db *db, apr_pool_t *p, const char *month, cx_table_t *out);
+/* Alert webhooks (budget_alert_webhooks): id, format, url, enabled, created_at. */
+int cx_admin_alert_webhooks(cx_db *db, apr_pool_t *p, cx_table_t *out);
+int cx_admin_alert_webhook_add(cx_db *db, const char *format, const char *url, uint64_t *id);
+/* Removes one; *url gets what it pointed at (for the audit). 1/0/-1. */
+int cx_admin_alert_webhook_remove(cx_db *db, apr_pool_t *p, uint64_t id, const char **url);
 
 /* ---- BYO endpoints (added and removed through cx_byo) ---- */
 /* id, slug, base_url, region, models, enabled, created_at, has_credential ("1"/"0"):

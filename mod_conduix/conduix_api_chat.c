@@ -6,6 +6,7 @@
 #include "mod_conduix.h"
 #include "conduix_governance.h"
 #include "conduix_pipeline.h"
+#include "conduix_resilience.h"
 #include "cx_json.h"
 #include "cx_price.h"
 #include "cx_sse.h"
@@ -365,7 +366,11 @@ int conduix_chat_run(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_cl
                                   "Your credit balance is exhausted. Top up the wallet to continue.", NULL);
 
     conduix_gov_redact(r, ctx, req, &gov);
-    /* (response cache lookup goes here) */
+    /* A deterministic request answered before is served from the cache: after
+     * redaction (the key is over what would leave), before the swap. Entries are
+     * chat completions; /v1/messages answers are not cached. */
+    if (!client && (rc = conduix_cache_chat(r, ctx, req, &res, requested)) != DECLINED)
+        return rc;
     conduix_gov_swap(r, ctx, req, &gov, &candidates);
 
     chat_t c = {.r = r, .ctx = ctx, .requested_model = requested, .req = req, .client = client,
@@ -383,10 +388,15 @@ int conduix_chat_run(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_cl
                     base_url ? "credential" : "base URL");
             continue;
         }
+        /* Open breakers and hard-capped budgets are skipped without a call. */
+        if (!conduix_provider_admit(r, ctx, dep->provider))
+            continue;
         c.dep = dep;
         c.fallback = i > 0;   /* anything but the first choice of the chain is a fallback */
         tried++;
         outcome = attempt(&c, base_url, credential);
+        conduix_provider_report(r, ctx, dep->provider, outcome == ATTEMPT_CLIENT_ERROR ||
+                                (outcome == ATTEMPT_SERVED && c.status != 502));
         if (outcome == ATTEMPT_SERVED || outcome == ATTEMPT_CLIENT_ERROR)
             break;
         CX_RLOG(APLOG_WARNING, r, ctx, "CX0305", "attempt %d failed: %s", tried, c.failure);

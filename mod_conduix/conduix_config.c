@@ -2,6 +2,7 @@
  * A bad value fails `apachectl configtest` with a message naming the directive. */
 #include "mod_conduix.h"
 #include "conduix_directives.h"
+#include "conduix_resilience.h"
 
 #include <apr_file_io.h>
 #include <errno.h>
@@ -31,6 +32,13 @@ void *conduix_create_server_conf(apr_pool_t *p, server_rec *s)
     c->key_cache_ttl = CONDUIX_UNSET;
     c->catalog_refresh = CONDUIX_UNSET;
     c->db_pool_max = CONDUIX_UNSET;
+    c->shared_state_size = CONDUIX_UNSET;
+    c->breaker_threshold = CONDUIX_UNSET;
+    c->breaker_open_seconds = CONDUIX_UNSET;
+    c->cache_enabled = CONDUIX_UNSET;
+    c->cache_ttl = CONDUIX_UNSET;
+    c->cache_max_entry = CONDUIX_UNSET;
+    c->budget_alerts = apr_array_make(p, 2, sizeof(conduix_alert_conf_t));
     return c;
 }
 
@@ -53,6 +61,15 @@ void *conduix_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->db_pool_max = MERGE(db_pool_max);
     c->spool_dir = add->spool_dir ? add->spool_dir : base->spool_dir;
     c->byo_allow = add->byo_allow ? add->byo_allow : base->byo_allow;
+    c->shared_state = add->shared_state ? add->shared_state : base->shared_state;
+    c->shared_state_size = MERGE(shared_state_size);
+    c->breaker_threshold = MERGE(breaker_threshold);
+    c->breaker_open_seconds = MERGE(breaker_open_seconds);
+    c->cache_enabled = MERGE(cache_enabled);
+    c->cache_ttl = MERGE(cache_ttl);
+    c->cache_max_entry = MERGE(cache_max_entry);
+    /* A vhost's ConduixBudgetAlert lines replace the main server's. */
+    c->budget_alerts = add->budget_alerts->nelts ? add->budget_alerts : base->budget_alerts;
     return c;
 }
 
@@ -198,6 +215,10 @@ static const int_setting_t connect_timeout_setting = {offsetof(conduix_server_co
 static const int_setting_t key_cache_ttl_setting = {offsetof(conduix_server_conf_t, key_cache_ttl), 0, 5};
 static const int_setting_t catalog_refresh_setting = {offsetof(conduix_server_conf_t, catalog_refresh), 1, 86400};
 static const int_setting_t db_pool_max_setting = {offsetof(conduix_server_conf_t, db_pool_max), 1, 1024};
+static const int_setting_t breaker_threshold_setting = {offsetof(conduix_server_conf_t, breaker_threshold), 1, 1000000};
+static const int_setting_t breaker_open_setting = {offsetof(conduix_server_conf_t, breaker_open_seconds), 1, 86400};
+static const int_setting_t cache_ttl_setting = {offsetof(conduix_server_conf_t, cache_ttl), 1, 30 * 86400};
+static const int_setting_t cache_max_entry_setting = {offsetof(conduix_server_conf_t, cache_max_entry), 1024, 64 * 1024 * 1024};
 
 static const char *set_int(cmd_parms *cmd, void *dummy, const char *arg)
 {
@@ -227,6 +248,51 @@ static const char *set_byo_allow(cmd_parms *cmd, void *dummy, int argc, char *co
     return NULL;
 }
 
+/* ConduixSharedState shm: where breakers, spend counters and the cache live. */
+static const char *set_shared_state(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    if (!strcasecmp(arg, "shm")) {
+        sconf(cmd)->shared_state = "shm";
+        return NULL;
+    }
+    if (!strncasecmp(arg, "redis://", 8) || !strncasecmp(arg, "rediss://", 9))
+        return apr_psprintf(cmd->pool, "%s: the Redis backend is not part of this build; use shm",
+                            cmd->cmd->name);
+    return apr_psprintf(cmd->pool, "%s: '%s' is not a shared state backend (shm)", cmd->cmd->name, arg);
+}
+
+static const char *set_shared_state_size(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    long long v;
+    const char *err = parse_positive(cmd, arg, 1024 * 1024, 1LL << 32, &v);
+    if (!err)
+        sconf(cmd)->shared_state_size = (apr_off_t)v;
+    return err;
+}
+
+static const char *set_cache(cmd_parms *cmd, void *dummy, int on)
+{
+    sconf(cmd)->cache_enabled = on;
+    return NULL;
+}
+
+/* ConduixBudgetAlert slack|teams <url> (repeatable) */
+static const char *set_budget_alert(cmd_parms *cmd, void *dummy, const char *format, const char *url)
+{
+    conduix_alert_conf_t a;
+    if (!cx_alert_format_parse(format, &a.format))
+        return apr_psprintf(cmd->pool, "%s: the format must be slack or teams, not '%s'",
+                            cmd->cmd->name, format);
+    const char *why = cx_alert_url_check(cmd->pool, url);
+    /* The URL is not echoed: webhook URLs embed their secret token. */
+    if (why)
+        return apr_psprintf(cmd->pool, "%s %s: the URL is not accepted: %s", cmd->cmd->name,
+                            format, why);
+    a.url = url;
+    APR_ARRAY_PUSH(sconf(cmd)->budget_alerts, conduix_alert_conf_t) = a;
+    return NULL;
+}
+
 const command_rec conduix_cmds[] = {
     AP_INIT_FLAG(CONDUIX_ENGINE, set_engine, NULL, RSRC_CONF,
                  "On to serve the Conduix API (/v1/...) on this server"),
@@ -251,5 +317,21 @@ const command_rec conduix_cmds[] = {
                   "(default: conduix-spool under DefaultRuntimeDir)"),
     AP_INIT_TAKE_ARGV(CONDUIX_BYO_ALLOW_NETWORKS, set_byo_allow, NULL, RSRC_CONF,
                       "Networks (CIDR) BYO endpoints may reach although private, loopback or reserved"),
+    AP_INIT_TAKE1(CONDUIX_SHARED_STATE, set_shared_state, NULL, RSRC_CONF,
+                  "Where state shared by every child lives: shm (default)"),
+    AP_INIT_TAKE1(CONDUIX_SHARED_STATE_SIZE, set_shared_state_size, NULL, RSRC_CONF,
+                  "Bytes of the shared memory segment (default 16 MiB)"),
+    AP_INIT_TAKE1(CONDUIX_BREAKER_THRESHOLD, set_int, (void *)&breaker_threshold_setting, RSRC_CONF,
+                  "Consecutive upstream failures that open a provider's breaker (default 3)"),
+    AP_INIT_TAKE1(CONDUIX_BREAKER_OPEN_SECONDS, set_int, (void *)&breaker_open_setting, RSRC_CONF,
+                  "Seconds an open breaker skips its provider before one probe (default 30)"),
+    AP_INIT_FLAG(CONDUIX_CACHE, set_cache, NULL, RSRC_CONF,
+                 "On to answer repeated temperature-0 requests from the response cache (default On)"),
+    AP_INIT_TAKE1(CONDUIX_CACHE_TTL, set_int, (void *)&cache_ttl_setting, RSRC_CONF,
+                  "Seconds a cached response is served (default 300)"),
+    AP_INIT_TAKE1(CONDUIX_CACHE_MAX_ENTRY_SIZE, set_int, (void *)&cache_max_entry_setting, RSRC_CONF,
+                  "Largest response stored in the cache, in bytes (default 262144)"),
+    AP_INIT_TAKE2(CONDUIX_BUDGET_ALERT, set_budget_alert, NULL, RSRC_CONF,
+                  "slack|teams and an http(s) webhook URL for provider budget alerts (repeatable)"),
     {NULL}
 };

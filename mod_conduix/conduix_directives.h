@@ -14,5 +14,13 @@
 #define CONDUIX_DB_POOL_MAX        "ConduixDBPoolMax"
 #define CONDUIX_SPOOL_DIR          "ConduixSpoolDir"
 #define CONDUIX_BYO_ALLOW_NETWORKS "ConduixByoAllowNetworks"
+#define CONDUIX_SHARED_STATE       "ConduixSharedState"
+#define CONDUIX_SHARED_STATE_SIZE  "ConduixSharedStateSize"
+#define CONDUIX_BREAKER_THRESHOLD  "ConduixBreakerThreshold"
+#define CONDUIX_BREAKER_OPEN_SECONDS "ConduixBreakerOpenSeconds"
+#define CONDUIX_CACHE              "ConduixCache"
+#define CONDUIX_CACHE_TTL          "ConduixCacheTTL"
+#define CONDUIX_CACHE_MAX_ENTRY_SIZE "ConduixCacheMaxEntrySize"
+#define CONDUIX_BUDGET_ALERT       "ConduixBudgetAlert"
 
 #endif

@@ -6,6 +6,7 @@
  * /v1/...; usage rows are written in log_transaction, after the client has its
  * answer. */
 #include "mod_conduix.h"
+#include "conduix_resilience.h"
 #include "cx_log.h"
 #include "cx_price.h"
 
@@ -170,6 +171,9 @@ static void conduix_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(conduix_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(conduix_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_log_transaction(conduix_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
+    conduix_state_register_hooks(p);
+    conduix_cache_register_hooks(p);
+    conduix_budget_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(conduix) = {

@@ -44,6 +44,15 @@ typedef struct {
     int db_pool_max;
     const char *spool_dir;        /* usage rows wait here while the database is down */
     cx_ssrf_policy_t *byo_allow;  /* ConduixByoAllowNetworks; NULL = none */
+    /* resilience: shared state, breakers, cache, budget alerts (conduix_resilience.h) */
+    const char *shared_state;     /* "shm" */
+    apr_off_t shared_state_size;  /* bytes; only the main server's value counts */
+    int breaker_threshold;
+    int breaker_open_seconds;
+    int cache_enabled;
+    int cache_ttl;                /* seconds */
+    int cache_max_entry;          /* bytes */
+    apr_array_header_t *budget_alerts;   /* conduix_alert_conf_t */
     conduix_runtime_t *runtime;   /* per child, set in child_init */
 } conduix_server_conf_t;
 

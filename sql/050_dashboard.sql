@@ -56,7 +56,6 @@ CREATE TABLE invites (
 --   auto_reload_enabled                            "on" | "off"
 --   auto_reload_threshold_nano, auto_reload_amount_nano
 -- Platform settings (org 0) written by operators:
---   provider_alert_webhooks.<provider>             JSON [{"url":..., "format":"slack"|"teams"}]
 --   byo_allow_networks                             CIDRs BYO endpoints may use (mirror of the
 --                                                  ConduixByoAllowNetworks directive)
 INSERT IGNORE INTO settings (org_id, name, value) VALUES

@@ -23,6 +23,11 @@ from harness import DB, Ctl, Gateway, Httpd, Key, MariaDB, Simulator  # noqa: E4
 
 MPMS = os.environ.get("CONDUIX_TEST_MPMS", "event prefork").split()
 
+# The shared httpd serves every module in turn; tests that make providers fail on
+# purpose must not open a breaker that a later module then runs into. Breakers
+# are tested with their defaults in test_resilience.py, on an httpd of its own.
+SESSION_EXTRA_CONF = "ConduixBreakerThreshold 1000000"
+
 _counter = itertools.count(1)
 
 
@@ -88,7 +93,8 @@ def stack(request: pytest.FixtureRequest):
 
 @pytest.fixture(scope="session", params=MPMS)
 def httpd(request: pytest.FixtureRequest, stack: Stack):
-    h = Httpd(stack.root / ("httpd-" + request.param), request.param, stack.mariadb.dsn, stack.sim)
+    h = Httpd(stack.root / ("httpd-" + request.param), request.param, stack.mariadb.dsn, stack.sim,
+              extra_conf=SESSION_EXTRA_CONF)
     h.start()
     try:
         yield h

@@ -326,12 +326,13 @@ class Simulator:
 
 class Httpd:
     def __init__(self, dirpath: Path, mpm: str, dsn: str, sim: Simulator,
-                 providers: list[str] | None = None):
+                 providers: list[str] | None = None, extra_conf: str = ""):
         self.dir = dirpath
         self.mpm = mpm
         self.dsn = dsn
         self.sim = sim
         self.providers = providers or PROVIDERS
+        self.extra_conf = extra_conf  # directives written to conf.d/extra.conf
         self.port = 0
         self._cleanup = None
 
@@ -355,8 +356,23 @@ class Httpd:
                        for p in self.providers)
 
     def write_conf(self) -> Path:
-        return Path(lib("cx_httpd_conf", str(self.dir), self.mpm, str(self.port), self.dsn,
+        conf = Path(lib("cx_httpd_conf", str(self.dir), self.mpm, str(self.port), self.dsn,
                         self.provider_lines()).strip())
+        if self.extra_conf:
+            (self.dir / "conf.d" / "extra.conf").write_text(self.extra_conf + "\n")
+        return conf
+
+    def graceful(self, timeout: float = 30) -> None:
+        """`apachectl graceful`: new children with a re-read configuration while the
+        parent (and so the shared state) stays. Returns once the new generation runs."""
+        offset = self.log_offset()
+        cp = subprocess.run(["/usr/sbin/apache2", "-f", str(self.dir / "httpd.conf"), "-k", "graceful"],
+                            capture_output=True, text=True, timeout=timeout, env=self.env(),
+                            stdin=subprocess.DEVNULL)
+        if cp.returncode != 0:
+            raise HarnessError("apache2 -k graceful failed: %s%s" % (cp.stdout, cp.stderr))
+        if not wait_for(lambda: "resuming normal operations" in self.log_since(offset), timeout):
+            raise HarnessError("httpd did not finish the graceful restart:\n%s" % self.log_since(offset))
 
     def start(self) -> None:
         last: Exception | None = None

@@ -203,6 +203,7 @@ def snapshot(db, org_id: int) -> dict:
         "balance": db.balance_nano(org_id),
         "byo": db.scalar("SELECT COUNT(*) FROM byo_endpoints WHERE org_id=%s", (org_id,)),
         "budget": db.query("SELECT monthly_budget_nano, hard_cap FROM providers WHERE name='mistral'"),
+        "webhooks": db.scalar("SELECT COUNT(*) FROM budget_alert_webhooks"),
         "audit": db.scalar("SELECT COUNT(*) FROM audit_log WHERE org_id=%s", (org_id,)),
     }
 
@@ -221,6 +222,7 @@ def state_changing_forms(key_id: int, user_id: int) -> list:
         ("/models/byo/remove", {"slug": "forged"}),
         ("/billing/grant", {"amount": "1000"}),
         ("/providers/update", {"provider": "mistral", "budget": "1", "hard_cap": "on"}),
+        ("/providers/webhooks/add", {"format": "slack", "url": "https://hooks.example.com/x"}),
     ]
 
 
@@ -649,26 +651,72 @@ def test_operator_grants_credits_and_sets_provider_budgets(dash, account, db):
 
     old = db.query("SELECT monthly_budget_nano, hard_cap FROM providers WHERE name='xai'")[0]
     try:
-        r = d.post("/providers/update", {"provider": "xai", "budget": "1500", "hard_cap": "on",
-                                         "webhooks": "slack https://hooks.example.com/a\nteams https://t.example.com/b"})
+        r = d.post("/providers/update", {"provider": "xai", "budget": "1500", "hard_cap": "on"})
         assert r.status_code == 303
         p = db.query("SELECT monthly_budget_nano, hard_cap FROM providers WHERE name='xai'")[0]
         assert (p["monthly_budget_nano"], p["hard_cap"]) == (1500 * 10**9, 1)
-        hooks = json.loads(db.scalar("SELECT value FROM settings WHERE org_id=0 AND "
-                                     "name='provider_alert_webhooks.xai'"))
-        assert hooks == [{"url": "https://hooks.example.com/a", "format": "slack"},
-                         {"url": "https://t.example.com/b", "format": "teams"}]
-        r = d.post("/providers/update", {"provider": "xai", "budget": "1", "webhooks": "email ftp://x"})
-        assert "Webhooks" in flash(r.text)
+        detail = json.loads(db.scalar("SELECT detail FROM audit_log WHERE org_id=%s AND "
+                                      "action='provider.update'", (op.org_id,)))
+        assert detail["budget"]["after"] == "1500.00" and detail["hard_cap"] == {"before": bool(
+            old["hard_cap"]), "after": True}
+        r = d.post("/providers/update", {"provider": "xai", "budget": "0", "hard_cap": "on"})
+        assert "Budget" in flash(r.text)
+        r = d.post("/providers/update", {"provider": "xai", "budget": "", "hard_cap": "on"})
+        assert "hard cap needs a monthly budget" in flash(r.text)
         assert db.query("SELECT monthly_budget_nano FROM providers WHERE name='xai'")[0][
             "monthly_budget_nano"] == 1500 * 10**9
         page = d.get("/providers").text
-        assert 'id="provider-xai"' in page and "not reported" in page
+        assert 'id="provider-xai"' in page and "not reported" in page and "% of 1500.00" in page
         assert d.post("/providers/update", {"provider": "nope'--"}).status_code == 404
     finally:
         db.execute("UPDATE providers SET monthly_budget_nano=%s, hard_cap=%s WHERE name='xai'",
                    (old["monthly_budget_nano"], old["hard_cap"]))
-        db.execute("DELETE FROM settings WHERE org_id=0 AND name='provider_alert_webhooks.xai'")
+
+
+def test_operator_manages_budget_alert_webhooks_and_sees_the_gateways_spend(dash, account, db, gw,
+                                                                          key_factory):
+    op = account("owner", operator=True)
+    d = dash().login_ok(op)
+    key = key_factory(op.org_id)
+    assert gw.chat(key, model="gpt-4o-mini").status_code == 200
+    db.wait_usage_rows(key.id, 1)
+    # the spend the gateway rebuilds its counter from (lib/cx_budget.c), at list price
+    want = db.scalar(
+        "SELECT CAST(COALESCE(SUM((CAST(u.prompt_tokens AS DECIMAL(40,0)) * d.input_price_nano"
+        " + CAST(u.completion_tokens AS DECIMAL(40,0)) * d.output_price_nano + 500000) DIV 1000000), 0)"
+        " AS CHAR) FROM usage_events u JOIN model_deployments d ON d.model_id = u.served_model"
+        " AND d.provider = u.provider WHERE u.provider = 'openai' AND u.cache_hit = 0"
+        " AND u.created_at >= DATE_FORMAT(UTC_TIMESTAMP(), '%%Y-%%m-01')")
+    page = d.get("/providers").text
+    row = re.search(r'<tr id="provider-openai">(.*?)</tr>', page, re.S).group(1)
+    spend = re.findall(r'<td class="num">([0-9.]+)</td>', row)[1]
+    assert Decimal(spend) * NANO == Decimal(want) and Decimal(want) > 0
+    ids = []
+    try:
+        for fmt, url in (("slack", "https://hooks.example.com/a"), ("teams", "https://t.example.com/b")):
+            assert d.post("/providers/webhooks/add", {"format": fmt, "url": url}).status_code == 303
+        rows = db.query("SELECT id, format, url, enabled FROM budget_alert_webhooks ORDER BY id")
+        ids = [r["id"] for r in rows]
+        assert [(r["format"], r["url"], r["enabled"]) for r in rows[-2:]] == [
+            ("slack", "https://hooks.example.com/a", 1), ("teams", "https://t.example.com/b", 1)]
+        for bad in ("ftp://x.example.com/", "https://user:pw@x.example.com/", "not a url"):
+            r = d.post("/providers/webhooks/add", {"format": "slack", "url": bad})
+            assert "Webhook refused" in flash(r.text), bad
+        assert d.post("/providers/webhooks/add", {"format": "email", "url": "https://x.example.com"}
+                      ).status_code == 200
+        assert db.scalar("SELECT COUNT(*) FROM budget_alert_webhooks") == len(ids)
+        assert d.post("/providers/webhooks/remove", {"id": ids[-1]}).status_code == 303
+        assert db.scalar("SELECT COUNT(*) FROM budget_alert_webhooks WHERE id=%s", (ids[-1],)) == 0
+        acts = [x["action"] for x in db.query("SELECT action FROM audit_log WHERE org_id=%s AND "
+                                              "actor_type='operator' AND action LIKE 'alert_webhook.%%' ORDER BY id",
+                                              (op.org_id,))]
+        assert acts == ["alert_webhook.add", "alert_webhook.add", "alert_webhook.remove"]
+        plain = dash().login_ok(account("admin"))
+        assert plain.post("/providers/webhooks/add", {"format": "slack",
+                                                      "url": "https://x.example.com"}).status_code == 403
+    finally:
+        for i in ids:
+            db.execute("DELETE FROM budget_alert_webhooks WHERE id=%s", (i,))
 
 
 def test_static_assets_and_security_headers(dash, account):

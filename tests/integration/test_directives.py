@@ -67,9 +67,37 @@ def test_valid_configuration_passes(configtest):
     ("ConduixProvider openai http://127.0.0.1:1/v1 sk-inline-secret", "ConduixProvider"),
     ('ConduixDatabase "user=conduix password=x"', "ConduixDatabase"),
     ('ConduixDatabase "nonsense"', "ConduixDatabase"),
+    ("ConduixSharedState memcached", "ConduixSharedState"),
+    ("ConduixSharedState redis://127.0.0.1:6379", "ConduixSharedState"),
+    ("ConduixSharedStateSize 4096", "ConduixSharedStateSize"),
+    ("ConduixBreakerThreshold 0", "ConduixBreakerThreshold"),
+    ("ConduixBreakerOpenSeconds soon", "ConduixBreakerOpenSeconds"),
+    ("ConduixCache maybe", "ConduixCache"),
+    ("ConduixCacheTTL 0", "ConduixCacheTTL"),
+    ("ConduixCacheMaxEntrySize 12", "ConduixCacheMaxEntrySize"),
+    ("ConduixBudgetAlert discord https://hooks.example.com/x", "ConduixBudgetAlert"),
+    ("ConduixBudgetAlert slack file:///etc/sk-inline-secret", "ConduixBudgetAlert"),
+    ("ConduixBudgetAlert teams gopher://127.0.0.1:70/sk-inline-secret", "ConduixBudgetAlert"),
+    ("ConduixBudgetAlert slack https://u:sk-inline-secret@hooks.example.com/x", "ConduixBudgetAlert"),
 ])
 def test_bad_value_fails_configtest_naming_the_directive(configtest, line, directive):
     rc, out = configtest(line)
     assert rc != 0, "apache2 -t accepted %r:\n%s" % (line, out)
     assert directive in out, "the error does not name %s:\n%s" % (directive, out)
     assert "sk-inline-secret" not in out, "a credential was echoed: %s" % out
+
+
+def test_resilience_directives_accept_valid_values(configtest):
+    rc, out = configtest("\n".join([
+        "ConduixSharedState shm",
+        "ConduixSharedStateSize 33554432",
+        "ConduixBreakerThreshold 5",
+        "ConduixBreakerOpenSeconds 60",
+        "ConduixCache Off",
+        "ConduixCacheTTL 3600",
+        "ConduixCacheMaxEntrySize 1048576",
+        "ConduixBudgetAlert slack https://hooks.slack.com/services/T000/B000/XXXX",
+        "ConduixBudgetAlert teams https://example.webhook.office.com/webhookb2/abc",
+        "Mutex file:/tmp conduix-state",
+    ]))
+    assert rc == 0, out
