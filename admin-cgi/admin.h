@@ -100,6 +100,8 @@ int cxa_csrf_ok(cxa_t *c);
 /* Start a session for user (after a successful login or invite acceptance). */
 int cxa_session_start(cxa_t *c, const cx_admin_user_t *user);
 void cxa_session_end(cxa_t *c);
+/* The dashboard JWT issued at sign-in (for GET /api/usage), NULL when none. */
+const char *cxa_dashboard_jwt(cxa_t *c);
 /* Random URL-safe token (32 bytes of entropy) and its SHA-256. */
 const char *cxa_random_token(apr_pool_t *p);
 void cxa_token_hash(const char *token, unsigned char out[32]);

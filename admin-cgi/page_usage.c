@@ -168,6 +168,10 @@ int cxa_page_usage(cxa_t *c)
         }
     }
     cxa_chart(c, days);
+    /* The same numbers as JSON: GET /api/usage with the dashboard JWT. */
+    cxa_set(c, "Api.Token", cxa_dashboard_jwt(c));
+    cxa_set(c, "Api.Query", apr_psprintf(c->pool, "bucket=day&from=%s&to=%s", r.from,
+                                         cxa_date_add(c->pool, r.to, 1)));
     return cxa_render(c, 200, "usage.cs", "Usage");
 fail:
     cxa_set(c, "Error.Detail", err);

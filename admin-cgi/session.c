@@ -110,7 +110,9 @@ int cxa_csrf_ok(cxa_t *c)
     return cx_ct_equal(sent, c->csrf_token, strlen(sent));
 }
 
-/* The dashboard JWT for GET /api/usage (issue 6): HttpOnly cookie scoped to /api. */
+/* The dashboard JWT for GET /api/usage (Authorization: Bearer), issued at sign-in for
+ * the session's lifetime. It is kept in an HttpOnly cookie of the dashboard so that
+ * the usage page can hand it to its user for programmatic access; no script reads it. */
 static void issue_jwt(cxa_t *c, const cx_admin_user_t *user, long ttl)
 {
     const char *path = getenv("CONDUIX_JWT_SECRET_FILE");
@@ -130,7 +132,7 @@ static void issue_jwt(cxa_t *c, const cx_admin_user_t *user, long ttl)
         cx_log(CX_LOG_WARN, c->request_id, "CXA0203", "cx_jwt_issue failed");
         return;
     }
-    cxa_cookie(c, JWT_COOKIE, jwt, "/api", ttl);
+    cxa_cookie(c, JWT_COOKIE, jwt, c->base, ttl);
 }
 
 int cxa_session_start(cxa_t *c, const cx_admin_user_t *user)
@@ -163,5 +165,16 @@ void cxa_session_end(cxa_t *c)
                    cx_db_error(c->db));
     }
     cxa_cookie(c, SESSION_COOKIE, "", c->base, 0);
-    cxa_cookie(c, JWT_COOKIE, "", "/api", 0);
+    cxa_cookie(c, JWT_COOKIE, "", c->base, 0);
+}
+
+const char *cxa_dashboard_jwt(cxa_t *c)
+{
+    const char *jwt = cxa_cookie_value(c, JWT_COOKIE);
+    if (!jwt || strlen(jwt) > 2048)
+        return NULL;
+    for (const char *s = jwt; *s; s++)
+        if (!strchr(b64url, *s) && *s != '.')
+            return NULL;
+    return jwt;
 }

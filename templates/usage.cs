@@ -68,3 +68,14 @@
   </table>
   <?cs /if ?>
 </section>
+
+<?cs if:Api.Token ?>
+<section class="card" id="api-access">
+  <details>
+    <summary class="btn btn-ghost btn-sm">Use these numbers programmatically</summary>
+    <p class="muted">The same data as JSON from <code>GET /api/usage</code>, authenticated with the token issued at your sign-in (valid for this session only).</p>
+    <pre class="code">curl -H "Authorization: Bearer $TOKEN" "http://&lt;host&gt;/api/usage?<?cs var:Api.Query ?>"</pre>
+    <div class="secret-row"><code id="api-token" class="secret"><?cs var:Api.Token ?></code><button type="button" class="btn btn-secondary btn-sm" data-copy="api-token">Copy token</button></div>
+  </details>
+</section>
+<?cs /if ?>

@@ -83,9 +83,10 @@ def test_login_sets_a_hardened_session_cookie_stored_only_as_a_hash(dash, accoun
     stored = db.query("SELECT token_hash, user_id FROM dashboard_sessions WHERE user_id=%s",
                       (a.user_id,))
     assert [bytes(x["token_hash"]) for x in stored] == [hashlib.sha256(value.encode()).digest()]
-    # the JWT for /api/usage: HS256 over the httpd's secret file, scoped to /api
+    # the JWT for /api/usage: HS256 over the httpd's secret file, handed to the user on
+    # the usage page for Authorization: Bearer
     jwt_cookie = [c for c in raw if c.startswith("cx_dashboard_jwt=")]
-    assert jwt_cookie and "Path=/api" in jwt_cookie[0] and "HttpOnly" in jwt_cookie[0]
+    assert jwt_cookie and "Path=/dashboard" in jwt_cookie[0] and "HttpOnly" in jwt_cookie[0]
     token = jwt_cookie[0].split(";")[0].split("=", 1)[1]
     header, payload, sig = token.split(".")
     pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
@@ -96,6 +97,7 @@ def test_login_sets_a_hardened_session_cookie_stored_only_as_a_hash(dash, accoun
     secret = (gw.httpd.dir / "dashboard" / "jwt.secret").read_bytes().rstrip(b"\n")
     want = hmac.new(secret, (header + "." + payload).encode(), hashlib.sha256).digest()
     assert base64.urlsafe_b64decode(pad(sig)) == want
+    assert 'id="api-token" class="secret">%s<' % token in d.get("/usage").text
     # signing out deletes the session row and the cookie
     r = d.post("/logout", {})
     assert r.status_code == 303 and "signed-out" in r.headers["location"]
