@@ -1,0 +1,62 @@
+<?cs # Providers (operators): spend this month vs budget, alerts sent, hard caps, webhooks, breakers. ?>
+<div class="page-head">
+  <div>
+    <h1>Providers</h1>
+    <p class="muted">Platform-wide. What each provider bills for <?cs var:Month ?> (UTC; tokens at list price, cache hits excluded): <strong><?cs var:ProvidersTotalSpend ?></strong> credits in total.</p>
+  </div>
+</div>
+<div class="flash flash-info" id="breaker-note"><strong>Circuit breakers:</strong> live breaker state is kept in the gateway's shared memory inside httpd and is not readable by the dashboard process; the Breaker column stays “not reported” until the gateway exposes a status endpoint.</div>
+<section class="card flush">
+  <table class="table" id="providers">
+    <thead><tr><th>Provider</th><th>Region</th><th class="num">Requests</th><th class="num">Spend (MTD)</th><th>Budget use</th><th>Alerts sent</th><th>Hard cap</th><th>Breaker</th><th></th></tr></thead>
+    <tbody>
+    <?cs each:p = Providers ?><tr id="provider-<?cs var:p.name ?>">
+      <td><?cs call:provider_badge(p.name, p.display_name) ?><?cs if:p.enabled != "1" ?> <span class="badge revoked">disabled</span><?cs /if ?><div class="sub"><?cs var:p.api_format ?> API</div></td>
+      <td><span class="badge region"><?cs var:p.region ?></span></td>
+      <td class="num"><?cs var:p.month_requests ?></td>
+      <td class="num"><?cs var:p.spend ?></td>
+      <td><?cs if:p.budget ?><meter min="0" max="100" low="70" high="90" optimum="0" value="<?cs var:p.pct_meter ?>"><?cs var:p.pct ?>%</meter> <span class="sub"><?cs var:p.pct ?>% of <?cs var:p.budget ?></span><?cs else ?><span class="muted">no budget</span><?cs /if ?></td>
+      <td><?cs if:p.alerts_sent ?><?cs var:p.alerts_sent ?><?cs else ?><span class="muted">none</span><?cs /if ?></td>
+      <td><?cs if:p.hard_cap == "1" ?><?cs if:p.capped == "1" ?><span class="badge revoked">capped: routed around</span><?cs else ?><span class="badge warn">on</span><?cs /if ?><?cs else ?><span class="muted">off</span><?cs /if ?></td>
+      <td><span class="badge unknown" title="Breaker state is not reported to the dashboard yet">not reported</span></td>
+      <td class="actions">
+        <details class="edit">
+          <summary class="btn btn-ghost btn-sm">Edit</summary>
+          <form method="post" action="<?cs var:Base ?>/providers/update" class="stack provider-form">
+            <?cs call:csrf() ?><input type="hidden" name="provider" value="<?cs var:p.name ?>">
+            <label>Monthly budget (credits)<input name="budget" value="<?cs var:p.budget ?>" inputmode="decimal" placeholder="no budget"></label>
+            <label class="check"><input type="checkbox" name="hard_cap" value="on"<?cs if:p.hard_cap == "1" ?> checked<?cs /if ?>> Hard cap: route around this provider once the budget is spent</label>
+            <button type="submit" class="btn btn-primary btn-sm">Save</button>
+          </form>
+        </details>
+      </td>
+    </tr>
+    <?cs /each ?></tbody>
+  </table>
+</section>
+<section class="card" id="webhooks">
+  <div class="card-head">
+    <h2>Budget alert webhooks</h2>
+    <p class="muted">Every provider's 70, 80, 90 and 100 % alerts go to each of these, once per threshold and month. Targets set with the <code>ConduixBudgetAlert</code> directive receive them too.</p>
+  </div>
+  <?cs if:subcount(Webhooks) == #0 ?><p class="empty">No webhooks yet.</p><?cs else ?>
+  <table class="table" id="webhook-list">
+    <thead><tr><th>Format</th><th>URL</th><th>Status</th><th>Added</th><th></th></tr></thead>
+    <tbody>
+    <?cs each:h = Webhooks ?><tr>
+      <td><span class="badge"><?cs var:h.format ?></span></td>
+      <td><code class="wrap"><?cs var:h.url ?></code></td>
+      <td><?cs if:h.enabled == "1" ?><span class="badge yes">enabled</span><?cs else ?><span class="badge revoked">disabled</span><?cs /if ?></td>
+      <td class="muted"><?cs var:h.created_at ?></td>
+      <td class="actions"><form method="post" action="<?cs var:Base ?>/providers/webhooks/remove" class="inline" data-confirm="Remove this webhook?"><?cs call:csrf() ?><input type="hidden" name="id" value="<?cs var:h.id ?>"><button type="submit" class="btn btn-danger btn-sm">Remove</button></form></td>
+    </tr>
+    <?cs /each ?></tbody>
+  </table>
+  <?cs /if ?>
+  <form method="post" action="<?cs var:Base ?>/providers/webhooks/add" class="grid-form" id="webhook-form">
+    <?cs call:csrf() ?>
+    <label>Format<select name="format"><option value="slack">Slack</option><option value="teams">Microsoft Teams</option></select></label>
+    <label class="wide">Incoming-webhook URL<input name="url" value="<?cs var:HookForm.url ?>" required maxlength="2048" placeholder="https://hooks.slack.com/services/…"></label>
+    <div class="form-actions"><button type="submit" class="btn btn-primary">Add webhook</button></div>
+  </form>
+</section>
