@@ -183,6 +183,29 @@ def test_rate_limit_exact_under_parallel_load(lim, sim, db, ctl, org_factory, ke
     assert sim.count() == 20
 
 
+def test_checks_run_in_spec_order(lim, sim, ctl, org_factory, key_factory):
+    """SPEC §4: allowlist -> rate limit -> region -> spend caps -> credits."""
+    org = org_factory("0")
+    org_set(ctl, org, "spend_cap_daily", "0")
+    key = key_factory(org, allowed_models=["gpt-4o-mini", "mistral-large-2407"])
+    key_set(ctl, key, "--region", "EU", "--rate-limit", "2")
+    def chat(model):
+        return post(None, lim.gw, key, body=dict(BODY, model=model))
+    # the allowlist comes first: its refusals do not use the rate limit
+    for _ in range(3):
+        assert_error(chat("gpt-4o"), 403, "model_not_allowed")
+    r = chat("gpt-4o-mini")          # counted, then refused by the region filter
+    assert_error(r, 403, "provider_not_permitted")
+    assert r.headers["x-ratelimit-remaining-requests"] == "1"
+    r = chat("mistral-large-2407")   # counted; the cap comes before the empty wallet
+    assert_error(r, 402, "spend_cap_exceeded")
+    assert r.headers["x-ratelimit-remaining-requests"] == "0"
+    assert_error(chat("mistral-large-2407"), 429, "rate_limit_exceeded")
+    assert_error(chat("gpt-4o-mini"), 429, "rate_limit_exceeded")
+    assert_error(chat("gpt-4o"), 403, "model_not_allowed")
+    assert sim.count() == 0
+
+
 # --------------------------------------------------------------------- spend caps
 
 @pytest.mark.parametrize("how", ["key-daily", "key-monthly", "org-daily", "org-monthly"])
