@@ -145,3 +145,24 @@ int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t, cx_nano_
     apr_pool_destroy(p);
     return 0;
 }
+
+const char *cx_wallet_counter_key(apr_pool_t *p, uint64_t org_id, apr_time_t t)
+{
+    return apr_psprintf(p, "cx:wallet:%" APR_UINT64_T_FMT ":%s", (apr_uint64_t)org_id,
+                        cx_cap_period_label(p, CX_CAP_DAILY, t));
+}
+
+apr_interval_time_t cx_wallet_counter_ttl(void)
+{
+    return apr_time_from_sec(2 * 86400);
+}
+
+int cx_wallet_balance_now(cx_nano_t balance_at_read, int64_t counter_at_read, int64_t counter_now,
+                          cx_nano_t *out)
+{
+    if (counter_now < counter_at_read)
+        return -1;
+    __int128 v = (__int128)balance_at_read - ((__int128)counter_now - counter_at_read);
+    *out = v < INT64_MIN ? INT64_MIN : (cx_nano_t)v;
+    return 0;
+}

@@ -1,4 +1,6 @@
-/* Conduix spend caps: hard ceilings on what an organization, or one of its keys,
+/* Conduix spend limits: spend caps, and the wallet figure the credit check uses.
+ *
+ * Spend caps are hard ceilings on what an organization, or one of its keys,
  * may spend per UTC day and per UTC month (SPEC §6; per-key caps are our
  * addition). Spend is what the wallet paid (usage_events.charged_nano): test keys
  * and cache hits cost nothing, and test keys are never capped.
@@ -74,5 +76,26 @@ const char *cx_cap_scope_name(cx_cap_scope_t scope);
 /* What the org (key_id 0) or the key paid in the period holding t, from usage_events. */
 int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t, cx_nano_t *spend,
                             const char **err);
+
+/* ---- the wallet ----
+ * The credit check must see every charge, whichever child or node made it, without a
+ * database query per request. Each child caches an org's balance as read from the
+ * database (orgs.balance_nano) together with the value of a shared counter of the
+ * org's charges ("cx:wallet:<org>:<YYYY-MM-DD>", raised after each charged request,
+ * once its usage row is written) read just before. The balance now is
+ *     cached balance - (counter now - counter at read).
+ * A charge written to the database between the two reads is subtracted twice (on
+ * the safe side, for the life of that cache entry); none is missed, because a charge
+ * reaches the counter only after the database. The counter is per UTC day so that it
+ * never outlives its use: a cached figure from another day, or a counter that went
+ * backwards (a restart lost it), means reading the database again. Credits added to
+ * the wallet show once the cached figure expires (ConduixKeyCacheTTL). */
+const char *cx_wallet_counter_key(apr_pool_t *p, uint64_t org_id, apr_time_t t);
+apr_interval_time_t cx_wallet_counter_ttl(void);
+
+/* The balance net of what was charged since it was read: 0, or -1 when the counter
+ * is behind its value at read (the cached figure cannot be used). */
+int cx_wallet_balance_now(cx_nano_t balance_at_read, int64_t counter_at_read, int64_t counter_now,
+                          cx_nano_t *out);
 
 #endif

@@ -66,9 +66,9 @@ int conduix_gov_candidates(request_rec *r, conduix_req_t *ctx, conduix_gov_t *go
 int conduix_gov_spend_caps(request_rec *r, conduix_req_t *ctx, conduix_gov_t *gov);
 
 /* The wallet: 402 insufficient_credits (sent) when a live key's org has no
- * credit left. The balance is read from the database at this moment (the
- * system of record every child and node shares), so requests admitted together
- * overshoot it by at most what they cost, as with spend caps. */
+ * credit left. The balance seen is net of every charge counted by any child
+ * (conduix_wallet_balance), so requests admitted together overshoot it by at most
+ * what they cost, as with spend caps. */
 int conduix_gov_credits(request_rec *r, conduix_req_t *ctx);
 
 /* PII redaction of req in place when the header, the key or the org asks for it;
@@ -99,8 +99,10 @@ int conduix_spend_current(request_rec *r, conduix_req_t *ctx, const cx_cap_t *ca
 /* After the response, add the request's charge to the counters of these caps
  * (cx_cap_t, copied). */
 void conduix_spend_track(request_rec *r, const apr_array_header_t *caps);
-/* The org's balance: read from the database now, or this child's last known
- * figure when the database is unavailable. */
+/* The org's balance now: this child's cached database figure minus what the
+ * shared charge counter grew since it was read (cx_spendcap.h, the wallet); read
+ * again after ConduixKeyCacheTTL, on a new UTC day or when the counter was lost.
+ * Without shared state, the database every time; with neither, the key record's. */
 cx_nano_t conduix_wallet_balance(request_rec *r, conduix_req_t *ctx);
 void conduix_spend_register_hooks(apr_pool_t *p);
 

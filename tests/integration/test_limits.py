@@ -330,6 +330,7 @@ def test_cap_overshoot_bound_under_parallel_load(lim, sim, db, ctl, org_factory,
     spent = sum(int(r["charged_nano"]) for r in db.wait_usage_rows(key.id, ok))
     assert spent == ok * cost
     assert sim.count() == ok
+    print("cap %d nano, cost %d: %d admitted, spent %d (overshoot %d)" % (cap, cost, ok, spent, spent - cap))
     # the cap was reached (not undershot) and overshot by less than the requests in flight
     assert spent >= cap, (spent, cap)
     assert spent < cap + CLIENTS * cost, "overshoot %d > %d in flight x %d" % (spent - cap, CLIENTS, cost)
@@ -350,6 +351,7 @@ def test_credits_overshoot_bound_under_parallel_load(lim, sim, db, org_factory, 
     balance = db.balance_nano(org)
     assert balance == wallet - ok * cost
     assert sim.count() == ok
+    print("wallet %d nano, cost %d: %d admitted, balance %d" % (wallet, cost, ok, balance))
     # spent the wallet, and went below zero by less than the requests in flight
     assert balance <= 0, balance
     assert balance > -CLIENTS * cost, "overdrawn by %d > %d in flight x %d" % (-balance, CLIENTS, cost)
@@ -359,6 +361,18 @@ def test_credits_overshoot_bound_under_parallel_load(lim, sim, db, org_factory, 
     # test keys of the org keep working: they are never charged
     r = post(None, lim.gw, key_factory(org, test=True))
     assert r.status_code == 200, r.text[:300]
+
+
+def test_credits_added_to_an_empty_wallet_apply(lim, sim, ctl, org_factory, key_factory):
+    org = org_factory("0")
+    key = key_factory(org)
+    assert_error(post(None, lim.gw, key), 402, "insufficient_credits")
+    assert sim.count() == 0
+    ctl.credits_grant(org, "1")
+    # children re-read the balance within ConduixKeyCacheTTL (5 s here)
+    r = wait_for(lambda: (lambda r: r if r.status_code == 200 else None)(post(None, lim.gw, key)),
+                 timeout=15, interval=0.5)
+    assert r and r.status_code == 200, "the granted credits were not seen"
 
 
 # --------------------------------------------------------------------- audit

@@ -3,7 +3,7 @@
  * credits and stored in nanocredits (key fields and org settings, with their
  * audit values), and the database-mirrored counters (lib/cx_dbcounter.c) that
  * hold live spend: rebuilt once when absent, and never losing a charge when a
- * rebuild races with it. */
+ * rebuild races with it; the wallet figure net of charges counted since it was read. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +301,27 @@ START_TEST(test_dbcounter_race_never_loses_a_charge)
 }
 END_TEST
 
+START_TEST(test_wallet)
+{
+    apr_time_t t = utc(2026, 11, 21, 23, 59, 59);
+    ck_assert_str_eq(cx_wallet_counter_key(pool, 42, t), "cx:wallet:42:2026-11-21");
+    ck_assert_str_eq(cx_wallet_counter_key(pool, 42, t + apr_time_from_sec(1)), "cx:wallet:42:2026-11-22");
+    ck_assert_int_gt(cx_wallet_counter_ttl(), apr_time_from_sec(86400));
+    cx_nano_t b;
+    /* read 10 credits when the counter stood at 3; 4 more charged since, by any child */
+    ck_assert_int_eq(cx_wallet_balance_now(10000000000LL, 3000000000LL, 7000000000LL, &b), 0);
+    ck_assert_int_eq(b, 6000000000LL);
+    ck_assert_int_eq(cx_wallet_balance_now(500, 0, 0, &b), 0);
+    ck_assert_int_eq(b, 500);
+    ck_assert_int_eq(cx_wallet_balance_now(500, 100, 700, &b), 0);
+    ck_assert_int_eq(b, -100);   /* overdrawn by requests that were in flight */
+    /* a counter behind its value at read was lost: the cached figure is unusable */
+    ck_assert_int_eq(cx_wallet_balance_now(500, 100, 99, &b), -1);
+    ck_assert_int_eq(cx_wallet_balance_now(INT64_MIN + 5, 0, 100, &b), 0);
+    ck_assert_int_eq(b, INT64_MIN);   /* saturates */
+}
+END_TEST
+
 static Suite *spendcap_suite(void)
 {
     Suite *s = suite_create("cx_spendcap");
@@ -313,6 +334,7 @@ static Suite *spendcap_suite(void)
     tcase_add_test(tc, test_key_fields_and_org_settings);
     tcase_add_test(tc, test_dbcounter_seeds_once);
     tcase_add_test(tc, test_dbcounter_race_never_loses_a_charge);
+    tcase_add_test(tc, test_wallet);
     suite_add_tcase(s, tc);
     return s;
 }
