@@ -6,6 +6,7 @@
  * Results go to stdout, one value per line; errors to stderr with exit status 1. */
 #include "cx_byo.h"
 #include "cx_dsn.h"
+#include "cx_jwt.h"
 #include "cx_governance.h"
 #include "cx_govstore.h"
 #include "cx_json.h"
@@ -14,10 +15,12 @@
 #include "cx_price.h"
 #include "cx_spendcap.h"
 #include "cx_store.h"
+#include "cx_usage.h"
 
 #include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <mysql.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,7 +47,11 @@ static const char usage_text[] =
     "  byo-add --org ID --slug SLUG --base-url URL [--credential-env VAR | --credential-file F]\n"
     "          [--region US|EU|APAC] [--models JSON]\n"
     "  byo-list --org ID\n"
-    "  byo-remove --org ID --slug SLUG\n";
+    "  byo-remove --org ID --slug SLUG\n"
+    "  usage --org ID [--from T] [--to T] [--bucket day|hour] [--group-by model|key|provider]\n"
+    "        [--key ID] [--direct] [--repeat N]   (T: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n"
+    "  usage-rebuild-rollups [--org ID]\n"
+    "  dashboard-token --user ID --secret-file PATH [--ttl SECONDS]\n";
 
 static apr_pool_t *pool;
 
@@ -456,6 +463,94 @@ static int cmd_byo_remove(cx_db *db, const opts_t *o)
     return 0;
 }
 
+static int compare_times(const void *a, const void *b)
+{
+    apr_time_t x = *(const apr_time_t *)a, y = *(const apr_time_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The usage report the API gives (cx_usage_query, from the rollups), or with
+ * --direct the same computed from usage_events only. Rows go to stdout as tab-separated
+ * bucket, group, label, requests, prompt_tokens, completion_tokens, spend, cost; the
+ * median query time of --repeat runs to stderr. */
+static int cmd_usage(cx_db *db, const opts_t *o)
+{
+    cx_usage_query_t q = {.org_id = need_id(o, "--org")};
+    long long now = (long long)apr_time_sec(apr_time_now());
+    long long to = now - now % 86400 + 86400;
+    q.to = opt(o, "--to") ? opt(o, "--to") : cx_usage_format_time(pool, to);
+    q.from = opt(o, "--from") ? opt(o, "--from") : cx_usage_format_time(pool, to - 30 * 86400LL);
+    if (opt(o, "--bucket") && !cx_bucket_parse(opt(o, "--bucket"), &q.bucket))
+        die("--bucket must be day or hour");
+    if (opt(o, "--group-by") && !cx_group_parse(opt(o, "--group-by"), &q.group_by))
+        die("--group-by must be model, key or provider");
+    if (opt(o, "--key"))
+        q.key_id = need_id(o, "--key");
+    int repeat = opt(o, "--repeat") ? atoi(opt(o, "--repeat")) : 1;
+    if (repeat < 1 || repeat > 1000)
+        die("--repeat must be from 1 to 1000");
+    apr_time_t *times = apr_palloc(pool, sizeof(apr_time_t) * (apr_size_t)repeat);
+    apr_array_header_t *rows = NULL;
+    const char *err;
+    for (int i = 0; i < repeat; i++) {
+        apr_time_t t0 = apr_time_now();
+        int rv = flag(o, "--direct") ? cx_usage_query_direct(db, pool, &q, &rows, &err)
+                                     : cx_usage_query(db, pool, &q, &rows, &err);
+        times[i] = apr_time_now() - t0;
+        if (rv)
+            die("%s", err);
+    }
+    for (int i = 0; i < rows->nelts; i++) {
+        const cx_usage_row_t *r = &APR_ARRAY_IDX(rows, i, cx_usage_row_t);
+        printf("%s\t%s\t%s\t%llu\t%llu\t%llu\t%s\t%s\n", r->bucket_start ? r->bucket_start : "-",
+               r->group ? r->group : "-", r->group_label ? r->group_label : "-",
+               (unsigned long long)r->requests, (unsigned long long)r->prompt_tokens,
+               (unsigned long long)r->completion_tokens, cx_nano_format(pool, r->spend_nano),
+               cx_nano_format(pool, r->cost_nano));
+    }
+    qsort(times, (size_t)repeat, sizeof(apr_time_t), compare_times);
+    fprintf(stderr, "query_ms median %.3f min %.3f max %.3f (%d runs, %s)\n",
+            (double)times[repeat / 2] / 1000.0, (double)times[0] / 1000.0,
+            (double)times[repeat - 1] / 1000.0, repeat, flag(o, "--direct") ? "usage_events" : "rollups");
+    return 0;
+}
+
+static int cmd_usage_rebuild(cx_db *db, const opts_t *o)
+{
+    uint64_t org = opt(o, "--org") ? need_id(o, "--org") : 0;
+    if (cx_usage_rollup_rebuild(db, org))
+        die("%s", cx_db_error(db));
+    printf("rebuilt\n");
+    return 0;
+}
+
+/* A dashboard token for a user (what conduix-admin issues at sign-in), for scripts
+ * and for trying /api/usage by hand. */
+static int cmd_dashboard_token(cx_db *db, const opts_t *o)
+{
+    uint64_t user = need_id(o, "--user");
+    long ttl = opt(o, "--ttl") ? atol(opt(o, "--ttl")) : 3600;
+    if (ttl < 1 || ttl > 7 * 86400)
+        die("--ttl must be from 1 to 604800 seconds");
+    const unsigned char *secret;
+    apr_size_t len;
+    const char *err = cx_jwt_read_secret(pool, need(o, "--secret-file"), &secret, &len);
+    if (err)
+        die("%s", err);
+    cx_rows_t rows;
+    if (cx_db_query(db, pool, "SELECT org_id, role FROM users WHERE id = ? AND disabled_at IS NULL", "u",
+                    &rows, user))
+        die("%s", cx_db_error(db));
+    if (rows.rows->nelts == 0)
+        die("no active user %llu", (unsigned long long)user);
+    const char **r = APR_ARRAY_IDX(rows.rows, 0, const char **);
+    const char *token = cx_jwt_issue(pool, secret, len, user, strtoull(r[0], NULL, 10), r[1], ttl);
+    if (!token)
+        die("could not sign the token");
+    printf("%s\n", token);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     apr_app_initialize(&argc, (const char *const **)&argv, NULL);
@@ -487,6 +582,9 @@ int main(int argc, char **argv)
         {"key-set", cmd_key_set},           {"org-set", cmd_org_set},
         {"byo-add", cmd_byo_add},
         {"byo-list", cmd_byo_list},         {"byo-remove", cmd_byo_remove},
+        {"usage", cmd_usage},
+        {"usage-rebuild-rollups", cmd_usage_rebuild},
+        {"dashboard-token", cmd_dashboard_token},
     };
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
         if (!strcmp(cmd, commands[c].name)) {

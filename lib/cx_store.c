@@ -1,8 +1,10 @@
 #include "cx_store.h"
 #include "cx_log.h"
+#include "cx_usage.h"
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
+#include <apr_time.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <errmsg.h>
@@ -18,6 +20,7 @@ struct cx_db {
     MYSQL *conn;
     apr_hash_t *stmts;       /* SQL text -> MYSQL_STMT*, prepared once per connection */
     int broken;
+    apr_time_t last_used;    /* last statement that reached the server */
     char error[512];
 };
 
@@ -91,6 +94,24 @@ int cx_db_ok(cx_db *db)
 const char *cx_db_error(cx_db *db)
 {
     return db->error;
+}
+
+int cx_db_ping(cx_db *db)
+{
+    if (!cx_db_ok(db))
+        return -1;
+    /* A connection used moments ago is alive; only an idle one may have been dropped
+     * by a server restart, failover or wait_timeout. This keeps the check off the
+     * hot path of a busy child. */
+    if (db->last_used && apr_time_now() - db->last_used < apr_time_from_sec(2))
+        return 0;
+    if (mysql_ping(db->conn)) {
+        set_error(db, "ping", mysql_errno(db->conn), mysql_error(db->conn));
+        db->broken = 1;
+        return -1;
+    }
+    db->last_used = apr_time_now();
+    return 0;
 }
 
 static MYSQL_STMT *prepare(cx_db *db, const char *sql)
@@ -195,6 +216,7 @@ static int run(cx_db *db, const char *sql, const char *fmt, va_list ap, MYSQL_ST
         set_error(db, "execute", mysql_stmt_errno(st), mysql_stmt_error(st));
         return -1;
     }
+    db->last_used = apr_time_now();
     *out = st;
     return 0;
 }
@@ -529,6 +551,9 @@ int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
     }
     if (cx_db_exec(db, "UPDATE api_keys SET last_used_at = NOW(6) WHERE id = ?", NULL, NULL, "u",
                    u->key_id))
+        goto fail;
+    /* Usage rollups (sql/040): added in this transaction so they always equal the rows. */
+    if (cx_usage_rollup_add(db, u->request_id))
         goto fail;
     if (cx_db_commit(db))
         goto fail;

@@ -23,6 +23,9 @@ void cx_db_close(cx_db *db);
  * broken so pools can replace it. */
 int cx_db_ok(cx_db *db);
 const char *cx_db_error(cx_db *db);
+/* Round trip to the server (mysql_ping); a connection that fails it is marked broken.
+ * 0 when usable. */
+int cx_db_ping(cx_db *db);   /* skipped (0) when the connection was used in the last 2 s */
 
 /* Generic prepared-statement access, used by every store function. Parameters are
  * given as a format string: 's' string (NULL = SQL NULL), 'i' int64_t, 'u' uint64_t.

@@ -48,4 +48,53 @@ int cx_usage_totals(cx_db *db, apr_pool_t *p, const cx_usage_query_t *q, cx_usag
 int cx_bucket_parse(const char *s, cx_bucket_t *out);
 int cx_group_parse(const char *s, cx_group_t *out);
 
+/* ---- additions (the functions above are the contract; these extend it) ---- */
+
+/* Same answer computed only from usage_events, bypassing the rollups: what the
+ * rollups are checked against (tests, bench/, conduixctl usage --direct). */
+int cx_usage_query_direct(cx_db *db, apr_pool_t *p, const cx_usage_query_t *q,
+                          apr_array_header_t **rows /* cx_usage_row_t */, const char **err);
+
+/* Add the usage row of request_id to the rollups. Called by cx_store_record_usage
+ * inside the transaction that inserts the row, so both commit or neither. */
+int cx_usage_rollup_add(cx_db *db, const char *request_id);
+
+/* Recompute the rollups of org_id (0 = every organization) from usage_events, in one
+ * transaction: for repairs, and to build rollups for rows loaded in bulk (bench/).
+ * 0 or -1 (cx_db_error). */
+int cx_usage_rollup_rebuild(cx_db *db, uint64_t org_id);
+
+/* Parse "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SS[Z]" (UTC; a space may
+ * replace the T) into seconds since the epoch. 1 when valid. *date_only tells which
+ * form it was (may be NULL). */
+int cx_usage_parse_time(const char *s, long long *epoch, int *date_only);
+/* "YYYY-MM-DDTHH:MM:SSZ" for epoch seconds, from p. */
+const char *cx_usage_format_time(apr_pool_t *p, long long epoch);
+
+/* One recorded request, as /v1/account/usage/{request_id} reports it. */
+typedef struct {
+    const char *request_id;
+    const char *created_at;       /* "2026-11-21T13:05:09.123456Z" */
+    uint64_t key_id;
+    const char *key_name;
+    const char *mode;             /* live | test */
+    const char *endpoint;
+    const char *requested_model;
+    const char *served_model;     /* NULL when nothing served */
+    const char *provider;
+    int status;
+    int stream;
+    int fallback;
+    int cache_hit;
+    uint64_t prompt_tokens;
+    uint64_t completion_tokens;
+    cx_nano_t cost_nano;
+    cx_nano_t charged_nano;
+    uint64_t latency_ms;
+} cx_usage_event_t;
+
+/* 1 found (in org_id), 0 not recorded (yet), -1 database error with *err. */
+int cx_usage_lookup(cx_db *db, apr_pool_t *p, uint64_t org_id, const char *request_id,
+                    cx_usage_event_t *out, const char **err);
+
 #endif

@@ -14,6 +14,8 @@ int conduix_api_balance(request_rec *r, conduix_req_t *ctx)
     int rc = conduix_authenticate(r, ctx);
     if (rc != OK)
         return rc;
+    if ((rc = conduix_require_scope(r, ctx, "account:read")) != OK)
+        return rc;
     cx_db *db = conduix_db_acquire(ctx->conf->runtime, r);
     if (!db)
         return conduix_send_error(r, CX_E_INTERNAL, "The account store is unavailable; please retry shortly.", NULL);

@@ -21,6 +21,8 @@ int conduix_api_messages(request_rec *r, conduix_req_t *ctx)
     int rc = conduix_authenticate(r, ctx);
     if (rc != OK)
         return rc;
+    if ((rc = conduix_require_scope(r, ctx, "inference")) != OK)
+        return rc;
     char *body;
     apr_size_t body_len;
     if ((rc = conduix_read_body(r, ctx, &body, &body_len)) != OK || !body)

@@ -70,6 +70,7 @@ void *conduix_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->cache_max_entry = MERGE(cache_max_entry);
     /* A vhost's ConduixBudgetAlert lines replace the main server's. */
     c->budget_alerts = add->budget_alerts->nelts ? add->budget_alerts : base->budget_alerts;
+    c->jwt_secret_file = add->jwt_secret_file ? add->jwt_secret_file : base->jwt_secret_file;
     return c;
 }
 
@@ -293,6 +294,17 @@ static const char *set_budget_alert(cmd_parms *cmd, void *dummy, const char *for
     return NULL;
 }
 
+/* The file is read in post_config (conduix_jwt_post_config), while httpd is root. */
+static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    if (!*arg)
+        return apr_psprintf(cmd->pool, "%s needs the path of a file holding the secret", cmd->cmd->name);
+    sconf(cmd)->jwt_secret_file = ap_server_root_relative(cmd->pool, arg);
+    if (!sconf(cmd)->jwt_secret_file)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path", cmd->cmd->name, arg);
+    return NULL;
+}
+
 const command_rec conduix_cmds[] = {
     AP_INIT_FLAG(CONDUIX_ENGINE, set_engine, NULL, RSRC_CONF,
                  "On to serve the Conduix API (/v1/...) on this server"),
@@ -333,5 +345,7 @@ const command_rec conduix_cmds[] = {
                   "Largest response stored in the cache, in bytes (default 262144)"),
     AP_INIT_TAKE2(CONDUIX_BUDGET_ALERT, set_budget_alert, NULL, RSRC_CONF,
                   "slack|teams and an http(s) webhook URL for provider budget alerts (repeatable)"),
+    AP_INIT_TAKE1(CONDUIX_JWT_SECRET_FILE, set_jwt_secret_file, NULL, RSRC_CONF,
+                  "File with the dashboard JWT secret (at least 32 bytes); enables /api/usage"),
     {NULL}
 };

@@ -22,5 +22,6 @@
 #define CONDUIX_CACHE_TTL          "ConduixCacheTTL"
 #define CONDUIX_CACHE_MAX_ENTRY_SIZE "ConduixCacheMaxEntrySize"
 #define CONDUIX_BUDGET_ALERT       "ConduixBudgetAlert"
+#define CONDUIX_JWT_SECRET_FILE    "ConduixJWTSecretFile"
 
 #endif

@@ -50,7 +50,8 @@ int conduix_gov_allowlist(request_rec *r, conduix_req_t *ctx, const cx_catalog_t
                                   "allowed; ask an administrator of your organization to fix it.",
                                   "model");
     }
-    if (!cx_allowlist_admits_model(gov->allowlist, res->model))
+    if (!cx_allowlist_admits_model(gov->allowlist, res->model)) {
+        conduix_audit_refusal(r, ctx, "model_not_allowed", gov->requested);
         return conduix_send_error(r, CX_E_MODEL_NOT_ALLOWED,
                                   apr_psprintf(r->pool, "This API key is not allowed to use the "
                                                "model '%s'. Its allowlist admits %d "
@@ -58,6 +59,7 @@ int conduix_gov_allowlist(request_rec *r, conduix_req_t *ctx, const cx_catalog_t
                                                gov->requested, cx_allowlist_size(gov->allowlist),
                                                cx_allowlist_size(gov->allowlist) == 1 ? "y" : "ies"),
                                   "model");
+    }
     return OK;
 }
 

@@ -74,24 +74,31 @@ static apr_status_t db_destruct(void *resource, void *params, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
+/* How many pooled connections one acquire may find dead (after a database restart
+ * every idle connection of the pool is) before it gives up. */
+#define DB_ACQUIRE_TRIES 8
+
 cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r)
 {
     void *res = NULL;
     if (!rt->dbs)
         return NULL;
-    apr_status_t rv = apr_reslist_acquire(rt->dbs, &res);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CX0102: no database connection available");
-        return NULL;
-    }
-    cx_db *db = res;
-    if (!cx_db_ok(db)) {
-        apr_reslist_invalidate(rt->dbs, db);
-        if (apr_reslist_acquire(rt->dbs, &res) != APR_SUCCESS)
+    for (int i = 0; i < DB_ACQUIRE_TRIES; i++) {
+        apr_status_t rv = apr_reslist_acquire(rt->dbs, &res);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CX0102: no database connection available");
             return NULL;
-        db = res;
+        }
+        cx_db *db = res;
+        /* Check on acquire, as mod_dbd does: a connection the server dropped (restart,
+         * failover, wait_timeout) is replaced here rather than failing the request
+         * that drew it from the pool. */
+        if (cx_db_ping(db) == 0)
+            return db;
+        apr_reslist_invalidate(rt->dbs, db);
     }
-    return db;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CX0104: every pooled database connection was dead");
+    return NULL;
 }
 
 void conduix_db_release(conduix_runtime_t *rt, cx_db *db)

@@ -101,6 +101,11 @@ static int conduix_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         if (geteuid() == 0 && chown(conf->spool_dir, ap_unixd_config.user_id, ap_unixd_config.group_id))
             ap_log_error(APLOG_MARK, APLOG_WARNING, errno, vs, "CX0007: cannot hand %s to the httpd user",
                          conf->spool_dir);
+        const char *jwt_err = conduix_jwt_post_config(pconf, conf);
+        if (jwt_err) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, "CX0008: ConduixJWTSecretFile: %s", jwt_err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     ap_add_version_component(pconf, "mod_conduix/" CONDUIX_VERSION);
     return OK;
@@ -130,7 +135,7 @@ static int conduix_map_to_storage(request_rec *r)
 {
     conduix_server_conf_t *conf = ap_get_module_config(r->server->module_config, &conduix_module);
     /* API paths never map to files: skip the filesystem walk for them. */
-    if (conf->engine == 1 && !strncmp(r->uri, "/v1/", 4))
+    if (conf->engine == 1 && (!strncmp(r->uri, "/v1/", 4) || !strcmp(r->uri, "/api/usage")))
         return OK;
     return DECLINED;
 }
@@ -138,6 +143,8 @@ static int conduix_map_to_storage(request_rec *r)
 static int conduix_handler(request_rec *r)
 {
     conduix_server_conf_t *conf = ap_get_module_config(r->server->module_config, &conduix_module);
+    if (conf->engine == 1 && !strcmp(r->uri, "/api/usage"))
+        return conduix_api_dashboard_usage(r, conduix_req(r));
     if (conf->engine != 1 || strncmp(r->uri, "/v1/", 4))
         return DECLINED;
     conduix_req_t *ctx = conduix_req(r);
@@ -152,6 +159,12 @@ static int conduix_handler(request_rec *r)
         return conduix_api_models(r, ctx);
     if (!strcmp(path, "/account/balance"))
         return conduix_api_balance(r, ctx);
+    if (!strcmp(path, "/keys") || !strncmp(path, "/keys/", 6))
+        return conduix_api_keys(r, ctx);
+    if (!strcmp(path, "/account/usage") || !strncmp(path, "/account/usage/", 15))
+        return conduix_api_usage(r, ctx);
+    if (!strcmp(path, "/account/audit"))
+        return conduix_api_audit(r, ctx);
     return conduix_send_error(r, CX_E_NOT_FOUND,
                               apr_psprintf(r->pool, "Unknown endpoint %s %s.", r->method, r->uri), NULL);
 }
@@ -159,9 +172,12 @@ static int conduix_handler(request_rec *r)
 static int conduix_log_transaction(request_rec *r)
 {
     conduix_req_t *ctx = ap_get_module_config(r->request_config, &conduix_module);
-    if (!ctx || !ctx->record_usage)
+    if (!ctx)
         return DECLINED;
-    conduix_usage_record(ctx->conf->runtime, r, &ctx->usage);
+    if (ctx->denied_code)
+        conduix_audit_refusal_write(r, ctx);
+    if (ctx->record_usage)
+        conduix_usage_record(ctx->conf->runtime, r, &ctx->usage);
     return OK;
 }
 

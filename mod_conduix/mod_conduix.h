@@ -9,6 +9,7 @@
 #include <apr_hash.h>
 #include <apr_time.h>
 
+#include "cx_audit.h"
 #include "cx_catalog.h"
 #include "cx_dsn.h"
 #include "cx_error.h"
@@ -16,6 +17,7 @@
 #include "cx_openai.h"
 #include "cx_ssrf.h"
 #include "cx_store.h"
+#include "cx_usage.h"
 
 extern module AP_MODULE_DECLARE_DATA conduix_module;
 
@@ -54,6 +56,9 @@ typedef struct {
     int cache_max_entry;          /* bytes */
     apr_array_header_t *budget_alerts;   /* conduix_alert_conf_t */
     conduix_runtime_t *runtime;   /* per child, set in child_init */
+    const char *jwt_secret_file;  /* ConduixJWTSecretFile; NULL = /api/usage disabled */
+    const unsigned char *jwt_secret;  /* read in post_config (as root), never logged */
+    apr_size_t jwt_secret_len;
 } conduix_server_conf_t;
 
 /* Effective values after defaults. */
@@ -109,6 +114,8 @@ typedef struct {
     int record_usage;             /* write cx_usage_record_t in log_transaction */
     cx_usage_record_t usage;
     int anthropic_errors;         /* /v1/messages: errors in Anthropic's envelope */
+    const char *denied_code;      /* a policy refusal to audit after the response */
+    const char *denied_model;
 } conduix_req_t;
 
 conduix_req_t *conduix_req(request_rec *r);
@@ -127,6 +134,35 @@ int conduix_api_models(request_rec *r, conduix_req_t *ctx);
 int conduix_api_chat(request_rec *r, conduix_req_t *ctx);
 int conduix_api_balance(request_rec *r, conduix_req_t *ctx);
 int conduix_api_messages(request_rec *r, conduix_req_t *ctx);
+int conduix_api_keys(request_rec *r, conduix_req_t *ctx);            /* /v1/keys[/{id}] */
+int conduix_api_usage(request_rec *r, conduix_req_t *ctx);           /* /v1/account/usage[/{request_id}] */
+int conduix_api_audit(request_rec *r, conduix_req_t *ctx);           /* /v1/account/audit */
+int conduix_api_dashboard_usage(request_rec *r, conduix_req_t *ctx); /* /api/usage (dashboard JWT) */
+/* The usage report of /v1/account/usage and /api/usage (from, to, bucket, group_by,
+ * key_id in args), answered from cx_usage_query. */
+int conduix_usage_report(request_rec *r, conduix_req_t *ctx, uint64_t org_id, apr_table_t *args,
+                         cx_bucket_t default_bucket);
+/* Read ConduixJWTSecretFile in post_config, while still root. NULL or an error. */
+const char *conduix_jwt_post_config(apr_pool_t *pconf, conduix_server_conf_t *conf);
+
+/* ---- query strings (conduix_query.c) ---- */
+/* Parse r->args into *out. Parameters not in allowed (NULL-terminated) and repeated
+ * parameters are refused with 400 naming them (a typo must not be silently ignored). */
+int conduix_query_args(request_rec *r, const char *const *allowed, apr_table_t **out);
+/* A whole number parameter within [min, max] (dflt when absent); sends 400 otherwise. */
+int conduix_query_int(request_rec *r, apr_table_t *args, const char *name, long long min,
+                      long long max, long long dflt, long long *out);
+
+/* ---- key scopes and the audit actor (conduix_scope.c) ---- */
+/* OK when the authenticated key holds scope; else sends 403 insufficient_scope. */
+int conduix_require_scope(request_rec *r, conduix_req_t *ctx, const char *scope);
+/* The authenticated key as the actor of an audit row (IP, request id, prefix and name). */
+cx_audit_actor_t conduix_key_actor(request_rec *r, conduix_req_t *ctx);
+/* Note a request refused by the key's policy (code: model_not_allowed, ...); the
+ * request.denied audit row is written after the response, in log_transaction, so a
+ * refusal never waits for the database. Best effort: a failure is logged, never sent. */
+void conduix_audit_refusal(request_rec *r, conduix_req_t *ctx, const char *code, const char *model);
+void conduix_audit_refusal_write(request_rec *r, conduix_req_t *ctx);
 
 #define CX_RLOG(level, r, ctx, msgid, fmt, ...) \
     ap_log_rerror(APLOG_MARK, level, 0, r, "[%s] " msgid ": " fmt, (ctx)->request_id, ##__VA_ARGS__)

@@ -32,7 +32,7 @@ CX_DEBIAN_PACKAGES=(build-essential autoconf automake libtool pkg-config
     apache2 apache2-dev libapr1-dev libaprutil1-dev libcurl4-openssl-dev
     libjansson-dev libssl-dev libmariadb-dev mariadb-server mariadb-client
     clearsilver-dev libcrypt-dev check python3 python3-pytest python3-requests
-    python3-pymysql curl nodejs)
+    python3-pymysql curl nodejs libjwt-dev)
 
 CX_CONFIGURE_FLAGS=(--with-apxs="$CX_APXS" --enable-werror)
 
@@ -305,11 +305,13 @@ cx_mariadb_start() {
     local -a opts=(--no-defaults --datadir="$data" --socket="$sock" --skip-networking
         --pid-file="$pidf" --log-error="$errlog" --innodb-buffer-pool-size=64M
         --innodb-log-file-size=32M --skip-name-resolve --character-set-server=utf8mb4
-        --collation-server=utf8mb4_general_ci --max-connections=300 "${userarg[@]}")
+        --collation-server=utf8mb4_general_ci --max-connections=300 "${userarg[@]}"
+        --tmpdir="$dir/tmp")   # its own temp dir: /tmp cleaners must not pull files from under it
     if [[ "${CX_MARIADB_FAST:-0}" == 1 ]]; then
         opts+=(--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --innodb-doublewrite=0)
     fi
     rm -f "$pidf"
+    mkdir -p "$dir/tmp"
     printf '%s\n' "$sock" >"$dir/socket.path"
     setsid mariadbd "${opts[@]}" </dev/null >>"$dir/mysqld.out" 2>&1 &
     pid=$!
@@ -515,6 +517,19 @@ cx_httpd_conf() {
 Group $CX_HTTPD_GROUP"
     fi
 
+    # Dashboard JWT secret: random, 0600, kept across restarts (tokens survive a
+    # graceful restart). Readable by the httpd user too, because the dashboard CGI
+    # (run as that user) signs tokens with it; httpd reads it while still root.
+    local jwt_secret="$dir/jwt.secret"
+    if [[ ! -s "$jwt_secret" ]]; then
+        (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' >"$jwt_secret") ||
+            { cx_err "cannot write $jwt_secret"; return 1; }
+    fi
+    chmod 600 "$jwt_secret"
+    if cx_is_root; then
+        chown "$CX_HTTPD_USER:$CX_HTTPD_GROUP" "$jwt_secret"
+    fi
+
     local prov_block="" name url cred
     while read -r name url cred; do
         [[ -n "$name" ]] || continue
@@ -546,6 +561,9 @@ LoadModule mime_module $mods/mod_mime.so
     LoadModule unixd_module $mods/mod_unixd.so
 </IfModule>
 LoadModule cgid_module $mods/mod_cgid.so
+<IfModule !env_module>
+    LoadModule env_module $mods/mod_env.so
+</IfModule>
 
 $user_block
 
@@ -571,6 +589,9 @@ DocumentRoot "$dir/htdocs"
 <Location /v1>
     Require all granted
 </Location>
+<Location /api/usage>
+    Require all granted
+</Location>
 
 # --- Conduix gateway --------------------------------------------------------
 ${c}LoadModule conduix_module $CX_MODULE_SO
@@ -579,6 +600,9 @@ ${c}ConduixDatabase "$dsn"
 ${prov_block}${c}ConduixMaxBodySize 1048576
 ${c}ConduixUpstreamTimeout 30
 ${c}ConduixKeyCacheTTL 5
+${c}ConduixJWTSecretFile "$jwt_secret"
+# The dashboard CGI signs its tokens with the same secret.
+SetEnv CONDUIX_JWT_SECRET_FILE "$jwt_secret"
 
 # --- Dashboard (mounted at /dashboard by a later issue) -----------------------
 # CONDUIX-DASHBOARD-BEGIN
