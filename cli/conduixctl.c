@@ -13,6 +13,7 @@
 #include "cx_keys.h"
 #include "cx_password.h"
 #include "cx_price.h"
+#include "cx_spendcap.h"
 #include "cx_store.h"
 #include "cx_usage.h"
 
@@ -39,9 +40,10 @@ static const char usage_text[] =
     "  balance --org ID\n"
     "  key-set --id ID [--allowed-models JSON|null] [--region US|EU|APAC|none]\n"
     "          [--pii-mode inherit|redact|off] [--swap-mode inherit|on|off]\n"
-    "          [--rate-limit N|none]\n"
-    "  org-set --org ID --name pii_default|swaps_enabled|swap_never_from|swap_never_to\n"
-    "          (--value VALUE | --reset)\n"
+    "          [--rate-limit N|none] [--spend-cap-daily CREDITS|none]\n"
+    "          [--spend-cap-monthly CREDITS|none]\n"
+    "  org-set --org ID --name pii_default|swaps_enabled|swap_never_from|swap_never_to|\n"
+    "                         spend_cap_daily|spend_cap_monthly (--value VALUE | --reset)\n"
     "  byo-add --org ID --slug SLUG --base-url URL [--credential-env VAR | --credential-file F]\n"
     "          [--region US|EU|APAC] [--models JSON]\n"
     "  byo-list --org ID\n"
@@ -221,11 +223,13 @@ static int cmd_key_create(cx_db *db, const opts_t *o)
     }
     spec.rate_limit_rpm = -1;
     if (opt(o, "--rate-limit")) {
-        char *end;
-        long n = strtol(opt(o, "--rate-limit"), &end, 10);
-        if (*end || n < 1)
-            die("--rate-limit must be a positive integer");
-        spec.rate_limit_rpm = n;
+        /* The same bounds as key-set. */
+        const char *n;
+        const char *why = cx_key_field_validate(pool, NULL, CX_KEY_FIELD_RATE_LIMIT,
+                                                opt(o, "--rate-limit"), &n);
+        if (why)
+            die("--rate-limit: %s", why);
+        spec.rate_limit_rpm = n ? strtoll(n, NULL, 10) : -1;
     }
     const char *secret, *err;
     uint64_t key_id;
@@ -298,12 +302,26 @@ static const cx_catalog_t *load_catalog(cx_db *db)
     return cat;
 }
 
+/* Spend caps are stored in nanocredits and shown in credits, as they were typed. */
+static const char *shown(const char *name, const char *stored)
+{
+    if (!stored)
+        return "null";
+    if (!strcmp(name, CX_SETTING_SPEND_CAP_DAILY) || !strcmp(name, CX_SETTING_SPEND_CAP_MONTHLY)) {
+        int malformed;
+        cx_nano_t nano = cx_cap_parse_stored(stored, &malformed);
+        if (!malformed)
+            return cx_nano_format(pool, nano);
+    }
+    return stored;
+}
+
 static void print_change(const char *name, const cx_change_t *ch)
 {
     if (ch->changed)
-        printf("%s: %s -> %s\n", name, ch->before ? ch->before : "null", ch->after ? ch->after : "null");
+        printf("%s: %s -> %s\n", name, shown(name, ch->before), shown(name, ch->after));
     else
-        printf("%s: unchanged (%s)\n", name, ch->before ? ch->before : "null");
+        printf("%s: unchanged (%s)\n", name, shown(name, ch->before));
 }
 
 static int cmd_key_set(cx_db *db, const opts_t *o)
@@ -315,6 +333,8 @@ static int cmd_key_set(cx_db *db, const opts_t *o)
         {"--allowed-models", CX_KEY_FIELD_ALLOWED_MODELS}, {"--rate-limit", CX_KEY_FIELD_RATE_LIMIT},
         {"--region", CX_KEY_FIELD_REGION}, {"--pii-mode", CX_KEY_FIELD_PII_MODE},
         {"--swap-mode", CX_KEY_FIELD_SWAP_MODE},
+        {"--spend-cap-daily", CX_KEY_FIELD_SPEND_CAP_DAILY},
+        {"--spend-cap-monthly", CX_KEY_FIELD_SPEND_CAP_MONTHLY},
     };
     enum { NOPT = sizeof options / sizeof options[0] };
     uint64_t key_id = need_id(o, "--id");
@@ -338,7 +358,7 @@ static int cmd_key_set(cx_db *db, const opts_t *o)
     }
     if (!any)
         die("key-set needs at least one of --allowed-models, --region, --pii-mode, --swap-mode, "
-            "--rate-limit\n%s", usage_text);
+            "--rate-limit, --spend-cap-daily, --spend-cap-monthly\n%s", usage_text);
     cx_actor_t actor = cli_actor();
     for (int i = 0; i < NOPT; i++) {
         if (!flag(o, options[i].option))

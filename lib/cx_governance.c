@@ -1,6 +1,7 @@
 #include "cx_governance.h"
 #include "cx_allowlist.h"
 #include "cx_json.h"
+#include "cx_spendcap.h"
 
 #include <apr_strings.h>
 #include <stdlib.h>
@@ -13,12 +14,20 @@ void cx_org_settings_init(apr_pool_t *p, cx_org_settings_t *s)
     s->swaps_enabled = 0;
     s->swap_never_from = apr_array_make(p, 2, sizeof(const char *));
     s->swap_never_to = apr_array_make(p, 2, sizeof(const char *));
+    s->spend_cap_daily_nano = CX_SPEND_CAP_NONE;
+    s->spend_cap_monthly_nano = CX_SPEND_CAP_NONE;
+}
+
+static int is_cap_setting(const char *name)
+{
+    return !strcmp(name, CX_SETTING_SPEND_CAP_DAILY) || !strcmp(name, CX_SETTING_SPEND_CAP_MONTHLY);
 }
 
 int cx_org_setting_known(const char *name)
 {
     return name && (!strcmp(name, CX_SETTING_PII_DEFAULT) || !strcmp(name, CX_SETTING_SWAPS_ENABLED) ||
-                    !strcmp(name, CX_SETTING_SWAP_NEVER_FROM) || !strcmp(name, CX_SETTING_SWAP_NEVER_TO));
+                    !strcmp(name, CX_SETTING_SWAP_NEVER_FROM) || !strcmp(name, CX_SETTING_SWAP_NEVER_TO) ||
+                    is_cap_setting(name));
 }
 
 static int parse_on_off(const char *v)
@@ -63,13 +72,28 @@ const char *cx_org_settings_apply(apr_pool_t *p, cx_org_settings_t *s, const cha
     if (!strcmp(name, CX_SETTING_PII_DEFAULT) || !strcmp(name, CX_SETTING_SWAPS_ENABLED)) {
         int v = parse_on_off(value);
         if (v < 0)
-            return apr_psprintf(p, "setting %s has the value '%s'; expected on or off", name,
-                                value ? value : "");
+            return apr_psprintf(p, "setting %s has the value '%s'; expected on or off; "
+                                "using the default", name, value ? value : "");
         if (!strcmp(name, CX_SETTING_PII_DEFAULT))
             s->pii_default = v;
         else
             s->swaps_enabled = v;
         return NULL;
+    }
+    if (is_cap_setting(name)) {
+        int malformed;
+        int64_t cap = cx_cap_parse_stored(value, &malformed);
+        if (malformed)
+            /* The cap is not lost silently: the org is refused until it is fixed. */
+            cap = 0;
+        if (!strcmp(name, CX_SETTING_SPEND_CAP_DAILY))
+            s->spend_cap_daily_nano = cap;
+        else
+            s->spend_cap_monthly_nano = cap;
+        return malformed ? apr_psprintf(p, "setting %s has the value '%s'; expected nanocredits; "
+                                        "treated as a cap of 0 until it is fixed", name,
+                                        value ? value : "")
+                         : NULL;
     }
     apr_array_header_t *list = !strcmp(name, CX_SETTING_SWAP_NEVER_FROM) ? s->swap_never_from
                              : !strcmp(name, CX_SETTING_SWAP_NEVER_TO) ? s->swap_never_to : NULL;
@@ -78,7 +102,7 @@ const char *cx_org_settings_apply(apr_pool_t *p, cx_org_settings_t *s, const cha
     apr_array_header_t *ids = apr_array_make(p, 4, sizeof(const char *));
     const char *why = parse_id_list(p, value, ids, NULL);
     if (why)
-        return apr_psprintf(p, "setting %s %s", name, why);
+        return apr_psprintf(p, "setting %s %s; using the default", name, why);
     apr_array_clear(list);
     apr_array_cat(list, ids);
     return NULL;
@@ -89,7 +113,8 @@ const char *cx_org_setting_validate(apr_pool_t *p, const cx_catalog_t *cat, cons
 {
     if (!cx_org_setting_known(name))
         return apr_psprintf(p, "unknown setting '%s' (pii_default, swaps_enabled, "
-                            "swap_never_from, swap_never_to)", name ? name : "");
+                            "swap_never_from, swap_never_to, spend_cap_daily, spend_cap_monthly)",
+                            name ? name : "");
     if (!value)
         return "a value is required";
     if (!strcmp(name, CX_SETTING_PII_DEFAULT) || !strcmp(name, CX_SETTING_SWAPS_ENABLED)) {
@@ -98,6 +123,17 @@ const char *cx_org_setting_validate(apr_pool_t *p, const cx_catalog_t *cat, cons
             return apr_psprintf(p, "%s must be on or off", name);
         if (normalized)
             *normalized = v ? "on" : "off";
+        return NULL;
+    }
+    if (is_cap_setting(name)) {
+        cx_nano_t cap;
+        const char *why = cx_cap_parse_credits(p, value, &cap);
+        if (why)
+            return apr_psprintf(p, "%s: %s", name, why);
+        if (cap == CX_SPEND_CAP_NONE)
+            return apr_psprintf(p, "%s: use --reset to remove the cap", name);
+        if (normalized)
+            *normalized = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)cap);
         return NULL;
     }
     apr_array_header_t *ids = apr_array_make(p, 4, sizeof(const char *));
@@ -172,6 +208,8 @@ static const char *const key_field_names[CX_KEY_FIELD__COUNT] = {
     [CX_KEY_FIELD_REGION] = "region",
     [CX_KEY_FIELD_PII_MODE] = "pii_mode",
     [CX_KEY_FIELD_SWAP_MODE] = "swap_mode",
+    [CX_KEY_FIELD_SPEND_CAP_DAILY] = "spend_cap_daily",
+    [CX_KEY_FIELD_SPEND_CAP_MONTHLY] = "spend_cap_monthly",
 };
 
 const char *cx_key_field_name(cx_key_field_t f)
@@ -246,6 +284,16 @@ const char *cx_key_field_validate(apr_pool_t *p, const cx_catalog_t *cat, cx_key
             return "swap_mode must be inherit, on or off";
         *normalized = value;
         return NULL;
+    case CX_KEY_FIELD_SPEND_CAP_DAILY:
+    case CX_KEY_FIELD_SPEND_CAP_MONTHLY: {
+        cx_nano_t cap;
+        const char *why = cx_cap_parse_credits(p, value, &cap);
+        if (why)
+            return apr_psprintf(p, "%s: %s", cx_key_field_name(f), why);
+        if (cap != CX_SPEND_CAP_NONE)
+            *normalized = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)cap);
+        return NULL;   /* none: no cap */
+    }
     default:
         return "unknown key field";
     }

@@ -8,7 +8,10 @@
  *   swaps_enabled    "on" | "off"              default off (swaps are opt-in)
  *   swap_never_from  JSON array of model ids   requests for these are never swapped
  *   swap_never_to    JSON array of model ids   these are never chosen as a swap
- * Model ids in the two lists may be any id or alias the catalog resolves. */
+ *   spend_cap_daily    nanocredits (integer)   org spend per UTC day (cx_spendcap.h)
+ *   spend_cap_monthly  nanocredits (integer)   org spend per UTC month
+ * Model ids in the two lists may be any id or alias the catalog resolves. Caps are
+ * typed in credits (cx_org_setting_validate) and stored in nanocredits. */
 #ifndef CX_GOVERNANCE_H
 #define CX_GOVERNANCE_H
 
@@ -20,12 +23,15 @@
 #define CX_SETTING_SWAPS_ENABLED "swaps_enabled"
 #define CX_SETTING_SWAP_NEVER_FROM "swap_never_from"
 #define CX_SETTING_SWAP_NEVER_TO "swap_never_to"
+/* CX_SETTING_SPEND_CAP_DAILY, CX_SETTING_SPEND_CAP_MONTHLY: cx_spendcap.h */
 
 typedef struct {
     int pii_default;                       /* 1 = redact by default */
     int swaps_enabled;
     apr_array_header_t *swap_never_from;   /* const char * */
     apr_array_header_t *swap_never_to;     /* const char * */
+    int64_t spend_cap_daily_nano;          /* -1 = none */
+    int64_t spend_cap_monthly_nano;
 } cx_org_settings_t;
 
 /* Defaults: everything off, empty lists (arrays allocated from p). */
@@ -70,15 +76,19 @@ typedef enum {
     CX_KEY_FIELD_REGION,               /* api_keys.region, US|EU|APAC or NULL */
     CX_KEY_FIELD_PII_MODE,             /* api_keys.pii_mode */
     CX_KEY_FIELD_SWAP_MODE,            /* api_keys.swap_mode */
+    CX_KEY_FIELD_SPEND_CAP_DAILY,      /* api_keys.spend_cap_daily_nano, credits in, nano stored */
+    CX_KEY_FIELD_SPEND_CAP_MONTHLY,    /* api_keys.spend_cap_monthly_nano */
     CX_KEY_FIELD__COUNT
 } cx_key_field_t;
 
-/* "allowed_models", "rate_limit", "region", "pii_mode", "swap_mode". */
+/* "allowed_models", "rate_limit", "region", "pii_mode", "swap_mode",
+ * "spend_cap_daily", "spend_cap_monthly". */
 const char *cx_key_field_name(cx_key_field_t f);
 int cx_key_field_parse(const char *name, cx_key_field_t *out);
 
 /* Validate a new value and give the text to store (*normalized; NULL = SQL NULL,
  * from "null" / "none" on the fields that allow it). cat checks allowlist entries.
+ * Spend caps are given in credits ("25", "2.50") and stored as nanocredits.
  * Returns NULL when valid, else a message. */
 const char *cx_key_field_validate(apr_pool_t *p, const cx_catalog_t *cat, cx_key_field_t f,
                                   const char *value, const char **normalized);

@@ -1,5 +1,6 @@
 #include "cx_govstore.h"
 #include "cx_json.h"
+#include "cx_spendcap.h"
 
 #include <apr_strings.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ int cx_store_org_settings(cx_db *db, apr_pool_t *p, uint64_t org_id, apr_array_h
     return 0;
 }
 
-static json_t *typed_value(const char *field, const char *v)
+static json_t *typed_value(apr_pool_t *p, const char *field, const char *v)
 {
     if (!v)
         return json_null();
@@ -30,6 +31,13 @@ static json_t *typed_value(const char *field, const char *v)
         json_t *j = json_loads(v, 0, NULL);
         if (j)
             return j;
+    }
+    if (!strcmp(field, "spend_cap_daily") || !strcmp(field, "spend_cap_monthly")) {
+        /* Stored in nanocredits, audited in credits as the keys API shows them. */
+        int malformed;
+        cx_nano_t nano = cx_cap_parse_stored(v, &malformed);
+        if (!malformed)
+            return json_string(cx_nano_format(p, nano));
     }
     if (!strcmp(field, "rate_limit")) {
         char *end;
@@ -45,8 +53,8 @@ const char *cx_audit_change_detail(apr_pool_t *p, const char *field_key, const c
 {
     json_t *doc = cx_json_own(p, json_object());
     json_object_set_new(doc, field_key, json_string(field));
-    json_object_set_new(doc, "before", typed_value(field, before));
-    json_object_set_new(doc, "after", typed_value(field, after));
+    json_object_set_new(doc, "before", typed_value(p, field, before));
+    json_object_set_new(doc, "after", typed_value(p, field, after));
     return cx_json_dump(p, doc, NULL);
 }
 
@@ -84,6 +92,12 @@ static const struct {
     [CX_KEY_FIELD_SWAP_MODE] = {
         "SELECT org_id, swap_mode FROM api_keys WHERE id = ? FOR UPDATE",
         "UPDATE api_keys SET swap_mode = ? WHERE id = ?" },
+    [CX_KEY_FIELD_SPEND_CAP_DAILY] = {
+        "SELECT org_id, spend_cap_daily_nano FROM api_keys WHERE id = ? FOR UPDATE",
+        "UPDATE api_keys SET spend_cap_daily_nano = ? WHERE id = ?" },
+    [CX_KEY_FIELD_SPEND_CAP_MONTHLY] = {
+        "SELECT org_id, spend_cap_monthly_nano FROM api_keys WHERE id = ? FOR UPDATE",
+        "UPDATE api_keys SET spend_cap_monthly_nano = ? WHERE id = ?" },
 };
 
 int cx_store_key_set(cx_db *db, apr_pool_t *p, uint64_t key_id, cx_key_field_t field,

@@ -55,7 +55,8 @@ int cx_store_org_setting_set(cx_db *db, apr_pool_t *p, uint64_t org_id, const ch
 
 /* The audit detail document {"field": name, "before": v, "after": v}, where v is
  * the value as JSON: arrays for allowlists and id lists, integers for rate limits,
- * strings otherwise, null when unset. */
+ * spend caps as credit amounts ("25.000000000", stored in nanocredits), strings
+ * otherwise, null when unset. */
 const char *cx_audit_change_detail(apr_pool_t *p, const char *field_key, const char *field,
                                    const char *before, const char *after);
 

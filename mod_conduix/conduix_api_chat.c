@@ -1,8 +1,9 @@
-/* POST /v1/chat/completions: authenticate, validate, resolve the model, check the
- * wallet, then walk the model's candidates until one answers. Non-streamed answers
- * are rewritten (model echoes the request) and sent whole; streamed answers are
- * relayed event by event with a flush after each, never buffered. Usage is recorded
- * after the response, in log_transaction. */
+/* POST /v1/chat/completions: authenticate, validate, resolve the model, apply the
+ * governance levers (allowlist, rate limit, region, spend caps, wallet), then walk
+ * the model's candidates until one answers. Non-streamed answers are rewritten
+ * (model echoes the request) and sent whole; streamed answers are relayed event by
+ * event with a flush after each, never buffered. Usage is recorded after the
+ * response, in log_transaction. */
 #include "mod_conduix.h"
 #include "conduix_governance.h"
 #include "conduix_pipeline.h"
@@ -34,6 +35,7 @@ typedef struct {
     /* the attempt in progress */
     const cx_deployment_t *dep;
     int fallback;
+    const conduix_gov_t *gov;   /* what the fallback flag and the swap header depend on */
     conduix_client_t *client;   /* NULL: the client speaks chat completions */
     conduix_upstream_t *up;     /* the attempt's wire-format adapter */
     /* streaming state */
@@ -55,6 +57,10 @@ static void set_route_headers(chat_t *c)
     apr_table_setn(r->headers_out, "x-conduix-provider", c->dep->provider->name);
     apr_table_setn(r->headers_out, "x-conduix-model-served", c->dep->model->id);
     apr_table_setn(r->headers_out, "x-conduix-fallback", c->fallback ? "true" : "false");
+    /* A swap is reported only when its target answered: when the target failed and
+     * the requested model served, nothing was swapped. */
+    if (c->gov->swapped_to && c->dep->model != c->gov->swapped_to)
+        apr_table_unset(r->headers_out, "x-gateway-routed-from");
     apr_table_setn(r->headers_out, "x-conduix-latency-ms",
                    apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
                                 apr_time_as_msec(apr_time_now() - c->ctx->start)));
@@ -356,16 +362,16 @@ int conduix_chat_run(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_cl
     /* Governance, in the order of SPEC §4 (conduix_governance.c). */
     if ((rc = conduix_gov_allowlist(r, ctx, cat, &res, &gov)) != OK)
         return rc;
-    /* (rate limit: part 2, on the shared state layer) */
+    if ((rc = conduix_gov_rate_limit(r, ctx, &gov)) != OK)
+        return rc;
     apr_array_header_t *candidates;
     if ((rc = conduix_gov_candidates(r, ctx, &gov, &candidates)) != OK)
         return rc;
-    /* (spend caps: part 2, on the shared state layer) */
-
-    /* Credits are checked before anything leaves: an empty wallet costs nothing. */
-    if (ctx->key.mode == CX_KEY_LIVE && ctx->key.org_balance_nano <= 0)
-        return conduix_send_error(r, CX_E_INSUFFICIENT_CREDITS,
-                                  "Your credit balance is exhausted. Top up the wallet to continue.", NULL);
+    /* Caps and credits are checked before anything leaves: refusals cost nothing. */
+    if ((rc = conduix_gov_spend_caps(r, ctx, &gov)) != OK)
+        return rc;
+    if ((rc = conduix_gov_credits(r, ctx)) != OK)
+        return rc;
 
     conduix_gov_redact(r, ctx, req, &gov);
     /* A deterministic request answered before is served from the cache: after
@@ -376,7 +382,7 @@ int conduix_chat_run(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_cl
     conduix_gov_swap(r, ctx, req, &gov, &candidates);
 
     chat_t c = {.r = r, .ctx = ctx, .requested_model = requested, .req = req, .client = client,
-                .stream = json_is_true(json_object_get(req, "stream"))};
+                .stream = json_is_true(json_object_get(req, "stream")), .gov = &gov};
     apr_pool_create(&c.event_pool, r->pool);
 
     attempt_outcome_t outcome = ATTEMPT_RETRY;
@@ -394,7 +400,9 @@ int conduix_chat_run(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_cl
         if (!conduix_provider_admit(r, ctx, dep->provider))
             continue;
         c.dep = dep;
-        c.fallback = i > 0;   /* anything but the first choice of the chain is a fallback */
+        /* Anything but the first choice of the model's whole chain (or the swap's
+         * choice) is a fallback, also when filters or breakers removed the first. */
+        c.fallback = conduix_gov_is_fallback(&gov, dep);
         tried++;
         outcome = attempt(&c, base_url, credential);
         conduix_provider_report(r, ctx, dep->provider, outcome == ATTEMPT_CLIENT_ERROR ||

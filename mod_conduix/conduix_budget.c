@@ -15,6 +15,7 @@
  * child sends them: nothing here ever waits for a webhook. */
 #include "conduix_resilience.h"
 #include "cx_budget.h"
+#include "cx_dbcounter.h"
 
 #include <http_protocol.h>
 #include <http_request.h>
@@ -162,33 +163,38 @@ static const char *spend_key(apr_pool_t *p, const char *provider, const char *mo
     return apr_pstrcat(p, "cx:spend:", provider, ":", month, NULL);
 }
 
-/* Rebuild an absent month counter from usage_events; -1 when that failed. */
-static int spend_seed(request_rec *r, conduix_req_t *ctx, const cx_state *st, const char *provider,
-                      const char *key, apr_time_t now, cx_nano_t *spend)
+/* The provider's month spend as usage_events has it: the seed of an absent
+ * counter, kept by lib/cx_dbcounter.h like the counters of spend caps. */
+typedef struct {
+    request_rec *r;
+    conduix_req_t *ctx;
+    const char *provider;
+    apr_time_t now;
+} spend_seed_t;
+
+static int spend_from_usage(void *baton, int64_t *value)
 {
-    conduix_runtime_t *rt = ctx->conf->runtime;
-    cx_db *db = conduix_db_acquire(rt, r);
+    spend_seed_t *b = baton;
+    conduix_runtime_t *rt = b->ctx->conf->runtime;
+    cx_db *db = conduix_db_acquire(rt, b->r);
     if (!db)
         return -1;
     const char *err;
-    cx_nano_t from_db;
-    int rv = cx_budget_spend_from_usage(db, provider, now, &from_db, &err);
+    cx_nano_t from_db = 0;
+    int rv = cx_budget_spend_from_usage(db, b->provider, b->now, &from_db, &err);
     if (rv)
-        err = apr_pstrdup(r->pool, err);
+        CX_RLOG(APLOG_ERR, b->r, b->ctx, "CX0712", "spend of %s not rebuilt from usage: %s",
+                b->provider, err);
     conduix_db_release(rt, db);
-    if (rv) {
-        CX_RLOG(APLOG_ERR, r, ctx, "CX0712", "spend of %s not rebuilt from usage: %s", provider, err);
-        return -1;
-    }
-    int64_t current;
-    cx_state_rc rc = cx_state_counter_seed(st, key, from_db, SPEND_TTL, &current);
-    if (rc != CX_STATE_OK && rc != CX_STATE_CONFLICT)
-        return -1;
-    if (rc == CX_STATE_OK)
-        CX_RLOG(APLOG_INFO, r, ctx, "CX0713", "spend of %s this month rebuilt from usage: %s credits",
-                provider, cx_nano_format(r->pool, from_db));
-    *spend = current;
-    return 0;
+    *value = from_db;
+    return rv ? -1 : 0;
+}
+
+static void note_seeded(spend_seed_t *b, int seeded, int64_t spend)
+{
+    if (seeded)
+        CX_RLOG(APLOG_INFO, b->r, b->ctx, "CX0713", "spend of %s this month rebuilt from usage: "
+                "%s credits", b->provider, cx_nano_format(b->r->pool, spend));
 }
 
 int conduix_budget_capped(request_rec *r, conduix_req_t *ctx, const cx_provider_t *prov)
@@ -199,14 +205,13 @@ int conduix_budget_capped(request_rec *r, conduix_req_t *ctx, const cx_provider_
     cx_provider_budget_t *b = budget_of(r, ctx, prov->name);
     if (!b || !b->hard_cap)
         return 0;
-    apr_time_t now = apr_time_now();
-    const char *key = spend_key(r->pool, prov->name, cx_budget_month(r->pool, now));
+    spend_seed_t seed = {r, ctx, prov->name, apr_time_now()};
+    const char *key = spend_key(r->pool, prov->name, cx_budget_month(r->pool, seed.now));
     int64_t spend = 0;
-    cx_state_rc rc = cx_state_counter_get(st, key, &spend);
-    if (rc == CX_STATE_NOTFOUND && spend_seed(r, ctx, st, prov->name, key, now, &spend) != 0)
+    int seeded = 0;
+    if (cx_dbcounter_get(st, key, SPEND_TTL, spend_from_usage, &seed, &spend, &seeded) != CX_STATE_OK)
         return 0;   /* unknown spend: do not take a provider out on a guess */
-    if (rc != CX_STATE_OK && rc != CX_STATE_NOTFOUND)
-        return 0;
+    note_seeded(&seed, seeded, spend);
     return cx_budget_capped(b, spend);
 }
 
@@ -315,23 +320,20 @@ static int budget_log_transaction(request_rec *r)
     if (cost <= 0)
         return DECLINED;
 
-    apr_time_t now = apr_time_now();
-    const char *month = cx_budget_month(r->pool, now);
+    spend_seed_t seed = {r, ctx, u->provider, apr_time_now()};
+    const char *month = cx_budget_month(r->pool, seed.now);
     const char *key = spend_key(r->pool, u->provider, month);
     int64_t spend = 0;
-    cx_state_rc rc = cx_state_counter_add(st, key, cost, CX_STATE_NO_LIMIT, SPEND_TTL,
-                                          CX_STATE_NOCREATE, &spend);
-    if (rc == CX_STATE_NOTFOUND) {
-        /* The rebuild reads usage_events, which already holds this request's row.
-         * If another child seeded meanwhile, add to what it found. */
-        if (spend_seed(r, ctx, st, u->provider, key, now, &spend) != 0)
-            return DECLINED;
-    }
-    else if (rc != CX_STATE_OK) {
+    int seeded = 0;
+    /* The usage row is already written, so a rebuild includes this request. */
+    cx_state_rc rc = cx_dbcounter_add(st, key, cost, SPEND_TTL, spend_from_usage, &seed, &spend,
+                                      &seeded);
+    if (rc != CX_STATE_OK) {
         CX_RLOG(APLOG_WARNING, r, ctx, "CX0714", "spend of %s not counted: %s", u->provider,
                 cx_state_rc_name(rc));
         return DECLINED;
     }
+    note_seeded(&seed, seeded, spend);
     cx_provider_budget_t *b = budget_of(r, ctx, u->provider);
     if (b)
         check_thresholds(r, ctx, st, b, month, spend);

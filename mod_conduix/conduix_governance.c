@@ -3,7 +3,9 @@
  * the org settings, sends the rejections and sets the response headers. */
 #include "conduix_governance.h"
 #include "conduix_pipeline.h"
+#include "conduix_resilience.h"
 #include "cx_pii.h"
+#include "cx_ratelimit.h"
 #include "cx_swap.h"
 
 #include <apr_strings.h>
@@ -61,10 +63,50 @@ int conduix_gov_allowlist(request_rec *r, conduix_req_t *ctx, const cx_catalog_t
     return OK;
 }
 
+int conduix_gov_rate_limit(request_rec *r, conduix_req_t *ctx, conduix_gov_t *gov)
+{
+    (void)gov;
+    if (ctx->key.rate_limit_rpm < 0)
+        return OK;   /* no limit */
+    const cx_state *st = conduix_shared_state();
+    if (!st) {
+        /* Counting per child would multiply the limit by the number of children. */
+        CX_RLOG(APLOG_WARNING, r, ctx, "CX0520", "rate limit of key %" APR_UINT64_T_FMT " not "
+                "enforced: no shared state", (apr_uint64_t)ctx->key.key_id);
+        return OK;
+    }
+    uint64_t limit = (uint64_t)ctx->key.rate_limit_rpm;
+    const char *key = apr_psprintf(r->pool, "cx:rl:%" APR_UINT64_T_FMT, (apr_uint64_t)ctx->key.key_id);
+    cx_rl_decision_t d;
+    cx_state_rc rc = cx_rl_admit(st, key, limit, apr_time_now(), &d);
+    if (rc != CX_STATE_OK) {
+        /* Like the breakers: a failing shared state must not stop all traffic. */
+        CX_RLOG(APLOG_ERR, r, ctx, "CX0521", "rate limit of key %" APR_UINT64_T_FMT " not "
+                "enforced: shared state %s", (apr_uint64_t)ctx->key.key_id, cx_state_rc_name(rc));
+        return OK;
+    }
+    /* err_headers_out: on the answer whatever it is, a 4xx from later checks included. */
+    apr_table_setn(r->err_headers_out, "x-ratelimit-limit-requests",
+                   apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, (apr_uint64_t)d.limit));
+    apr_table_setn(r->err_headers_out, "x-ratelimit-remaining-requests",
+                   apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, (apr_uint64_t)d.remaining));
+    apr_table_setn(r->err_headers_out, "x-ratelimit-reset-requests", cx_rl_duration(r->pool, d.reset));
+    if (d.admitted)
+        return OK;
+    long retry = cx_rl_seconds_ceil(d.retry_after);
+    apr_table_setn(r->err_headers_out, "Retry-After", apr_psprintf(r->pool, "%ld", retry));
+    return conduix_send_error(r, CX_E_RATE_LIMIT,
+                              apr_psprintf(r->pool, "Rate limit reached for this API key: %"
+                                           APR_UINT64_T_FMT " requests per minute. Retry in %ld "
+                                           "second%s.", (apr_uint64_t)d.limit, retry,
+                                           retry == 1 ? "" : "s"), NULL);
+}
+
 int conduix_gov_candidates(request_rec *r, conduix_req_t *ctx, conduix_gov_t *gov,
                            apr_array_header_t **candidates)
 {
     apr_array_header_t *all = cx_catalog_candidates(r->pool, gov->res);
+    gov->first_choice = all->nelts ? APR_ARRAY_IDX(all, 0, const cx_deployment_t *) : NULL;
     /* Fallbacks are filtered like the primary: never a model the key may not call. */
     apr_array_header_t *allowed = cx_allowlist_filter(r->pool, gov->allowlist, all);
     const char *region = ctx->key.region;
@@ -89,6 +131,68 @@ static cx_org_settings_t *org_settings(request_rec *r, conduix_req_t *ctx, condu
         gov->org_loaded = 1;
     }
     return &gov->org;
+}
+
+static const char *utc_text(apr_pool_t *p, apr_time_t t)
+{
+    apr_time_exp_t tm;
+    apr_time_exp_gmt(&tm, t);
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void add_cap(apr_array_header_t *caps, cx_cap_scope_t scope, cx_cap_period_t period,
+                    uint64_t id, int64_t cap)
+{
+    if (cap < 0)
+        return;
+    cx_cap_t c = {scope, period, id, cap};
+    APR_ARRAY_PUSH(caps, cx_cap_t) = c;
+}
+
+int conduix_gov_spend_caps(request_rec *r, conduix_req_t *ctx, conduix_gov_t *gov)
+{
+    if (!conduix_gov_counts_toward_caps(ctx))
+        return OK;
+    cx_org_settings_t *org = org_settings(r, ctx, gov);
+    apr_array_header_t *caps = apr_array_make(r->pool, 4, sizeof(cx_cap_t));
+    add_cap(caps, CX_CAP_KEY, CX_CAP_DAILY, ctx->key.key_id, ctx->key.spend_cap_daily_nano);
+    add_cap(caps, CX_CAP_KEY, CX_CAP_MONTHLY, ctx->key.key_id, ctx->key.spend_cap_monthly_nano);
+    add_cap(caps, CX_CAP_ORG, CX_CAP_DAILY, ctx->key.org_id, org->spend_cap_daily_nano);
+    add_cap(caps, CX_CAP_ORG, CX_CAP_MONTHLY, ctx->key.org_id, org->spend_cap_monthly_nano);
+    if (caps->nelts == 0)
+        return OK;
+    apr_time_t now = apr_time_now();
+    for (int i = 0; i < caps->nelts; i++) {
+        const cx_cap_t *c = &APR_ARRAY_IDX(caps, i, cx_cap_t);
+        cx_nano_t spend;
+        if (conduix_spend_current(r, ctx, c, now, &spend) != 0)
+            continue;   /* logged; an unknown figure does not stop traffic */
+        if (!cx_cap_reached(spend, c->cap))
+            continue;
+        apr_time_t end;
+        const char *from, *to;
+        cx_cap_period_bounds(r->pool, c->period, now, &from, &to, &end);
+        return conduix_send_error(r, CX_E_SPEND_CAP,
+            apr_psprintf(r->pool, "The %s spend cap of this %s is reached: %s of %s credits "
+                         "spent %s (UTC). Requests resume at %s, or when an administrator "
+                         "raises the cap.", cx_cap_period_name(c->period), cx_cap_scope_name(c->scope),
+                         cx_nano_format_short(r->pool, spend), cx_nano_format_short(r->pool, c->cap),
+                         c->period == CX_CAP_DAILY ? "today" : "this month", utc_text(r->pool, end)),
+            NULL);
+    }
+    conduix_spend_track(r, caps);
+    return OK;
+}
+
+int conduix_gov_credits(request_rec *r, conduix_req_t *ctx)
+{
+    if (ctx->key.mode != CX_KEY_LIVE)
+        return OK;   /* test keys are never charged */
+    if (conduix_wallet_balance(r, ctx) > 0)
+        return OK;
+    return conduix_send_error(r, CX_E_INSUFFICIENT_CREDITS,
+                              "Your credit balance is exhausted. Top up the wallet to continue.", NULL);
 }
 
 void conduix_gov_redact(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_gov_t *gov)
@@ -151,10 +255,19 @@ void conduix_gov_swap(request_rec *r, conduix_req_t *ctx, const json_t *req, con
         return;
     }
     gov->swapped_to = out.target;
+    gov->swap_first = out.candidates->nelts ? APR_ARRAY_IDX(out.candidates, 0, const cx_deployment_t *)
+                                            : NULL;
     *candidates = out.candidates;
     apr_table_setn(r->headers_out, "x-gateway-routed-from", gov->requested);
     CX_RLOG(APLOG_INFO, r, ctx, "CX0505", "cheaper-model swap: %s -> %s", gov->requested,
             out.target->id);
+}
+
+int conduix_gov_is_fallback(const conduix_gov_t *gov, const cx_deployment_t *served)
+{
+    if (!served)
+        return 0;
+    return served != gov->first_choice && !(gov->swapped_to && served == gov->swap_first);
 }
 
 int conduix_gov_counts_toward_caps(const conduix_req_t *ctx)

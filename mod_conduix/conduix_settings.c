@@ -58,7 +58,7 @@ static void apply_rows(request_rec *r, uint64_t org_id, const apr_array_header_t
         const char *why = cx_org_settings_apply(r->pool, out, s->name, s->value);
         if (why)
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "[%s] CX0510: org %" APR_UINT64_T_FMT ": %s; using the default",
+                          "[%s] CX0510: org %" APR_UINT64_T_FMT ": %s",
                           conduix_req(r)->request_id, (apr_uint64_t)org_id, why);
     }
 }

@@ -6,6 +6,7 @@
  * /v1/...; usage rows are written in log_transaction, after the client has its
  * answer. */
 #include "mod_conduix.h"
+#include "conduix_governance.h"
 #include "conduix_resilience.h"
 #include "cx_log.h"
 #include "cx_price.h"
@@ -190,6 +191,7 @@ static void conduix_register_hooks(apr_pool_t *p)
     conduix_state_register_hooks(p);
     conduix_cache_register_hooks(p);
     conduix_budget_register_hooks(p);
+    conduix_spend_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(conduix) = {

@@ -113,6 +113,34 @@ def test_byo_routes_to_the_orgs_endpoint(byo_gw, ctl, sim, db, org_factory, key_
     assert text == "Hello from openai/llama-3.1-8b. You said: stream it"
 
 
+@pytest.mark.parametrize("allowed,admitted", [
+    (["gpt-4o-mini"], False),            # a catalog allowlist admits no BYO model
+    (["byo:other/*"], False),            # another endpoint's models only
+    (["byo:acme/llama-3.1-70b"], False),
+    ([], False),
+    (["byo:*"], True),
+    (["byo:acme/*"], True),
+    (["byo:acme/llama-3.1-8b"], True),
+    (["gpt-4o-mini", "byo:acme/*"], True),
+])
+def test_allowlist_governs_byo_ids(byo_gw, ctl, sim, db, org_factory, key_factory, allowed, admitted):
+    org = org_factory("5")
+    assert _add(ctl, org, "acme", sim.url("openai"), '["llama-3.1-8b", "llama-3.1-70b"]').returncode == 0
+    key = key_factory(org, allowed_models=allowed)
+    r = byo_gw.chat(key, model="byo:acme/llama-3.1-8b")
+    if admitted:
+        assert r.status_code == 200, r.text[:500]
+        assert r.headers["x-conduix-provider"] == "byo:acme"
+        assert sim.count() == 1
+    else:
+        assert r.status_code == 403, r.text[:500]
+        err = r.json()["error"]
+        assert err["code"] == "model_not_allowed" and err["param"] == "model", err
+        assert "byo:acme/llama-3.1-8b" in err["message"]
+        assert sim.count() == 0, "a refused BYO request reached the endpoint"
+        assert db.usage_rows(key.id) == []
+
+
 def test_byo_unknown_ids_are_404(byo_gw, ctl, sim, org_factory, key_factory):
     org = org_factory("5")
     key = key_factory(org)

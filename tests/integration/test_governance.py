@@ -182,14 +182,31 @@ def test_region_without_provider_is_403(gw, sim, db, make_key):
     served(gw.chat(key, model="mistral-large-2407"), "mistral", "mistral-large-2407")
 
 
-def test_region_drops_out_of_region_primary(gw, sim, make_key):
+def test_region_drops_out_of_region_primary(gw, sim, db, make_key):
     # deepseek-v4-flash: deepseek(US) -> maverick@groq(US) -> sarvam-105b(APAC) -> glm-4-plus(APAC)
     key = make_key(region="APAC")
-    r = gw.chat(key, model="deepseek-v4-flash")
-    assert r.status_code == 200, r.text
-    assert r.headers["x-conduix-provider"] == "sarvam"
-    assert r.json()["model"] == "deepseek-v4-flash"
-    assert providers_called(sim) == ["sarvam"]
+    for stream in (False, True):
+        r = gw.chat(key, model="deepseek-v4-flash", stream=stream)
+        # the first in-region candidate is the chain's third choice: a fallback,
+        # although nothing failed and it was the first one tried
+        served(r, "sarvam", "sarvam-105b", fallback=True)
+        if not stream:
+            assert r.json()["model"] == "deepseek-v4-flash"
+        r.close()
+    assert providers_called(sim) == ["sarvam", "sarvam"]
+    rows = db.wait_usage_rows(key.id, 2)
+    assert [row["fallback"] for row in rows] == [1, 1]
+
+
+def test_first_choice_is_not_a_fallback(gw, sim, db, make_key):
+    # pinned to the primary's own region, the primary serves: not a fallback
+    key = make_key(region="US")
+    served(gw.chat(key, model="deepseek-v4-flash"), "deepseek", "deepseek-v4-flash", fallback=False)
+    # the primary fails in-region: the next in-region candidate is a fallback
+    sim.fault(provider="deepseek", status=503, count=1)
+    served(gw.chat(key, model="deepseek-v4-flash"), "groq", "llama-4-maverick", fallback=True)
+    rows = db.wait_usage_rows(key.id, 2)
+    assert [row["fallback"] for row in rows] == [0, 1]
 
 
 def test_region_fallback_stays_in_region(gw, sim, make_key):
@@ -477,13 +494,21 @@ def test_swap_only_to_allowed_models(gw, sim, make_key):
     assert "x-gateway-routed-from" not in r.headers
 
 
-def test_swap_target_failure_falls_back_to_requested(gw, sim, make_key):
+def test_swap_target_failure_falls_back_to_requested(gw, sim, db, make_key):
     key = make_key(org_settings=SWAPS_ON, region="US")
     sim.fault(provider="deepseek", status=503, count=1)
     r = gw.chat(key, model="gpt-4o")
-    served(r, "openai", "gpt-4o", fallback=True)
-    assert r.headers.get("x-gateway-routed-from") == "gpt-4o"
+    # the requested model's own first choice answered: neither a swap nor a fallback
+    served(r, "openai", "gpt-4o", fallback=False)
+    assert "x-gateway-routed-from" not in r.headers
     assert providers_called(sim) == ["deepseek", "openai"]
+    rows = db.wait_usage_rows(key.id, 1)
+    assert (rows[0]["requested_model"], rows[0]["served_model"], rows[0]["fallback"]) == \
+        ("gpt-4o", "gpt-4o", 0)
+    # the swap target answers: a swap, reported as such and not as a fallback
+    r = gw.chat(key, model="gpt-4o")
+    served(r, "deepseek", "deepseek-v4-flash", fallback=False)
+    assert r.headers.get("x-gateway-routed-from") == "gpt-4o"
 
 
 def test_swap_streaming(gw, sim, make_key):
