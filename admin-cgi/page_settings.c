@@ -10,6 +10,7 @@
 #include "cx_governance.h"
 #include "cx_govstore.h"
 #include "cx_json.h"
+#include "cx_spendcap.h"
 
 #include <apr_strings.h>
 #include <stdlib.h>
@@ -25,8 +26,8 @@ typedef struct {
 } setting_def_t;
 
 static const setting_def_t defs[] = {
-    {"spend_cap_daily_nano", "cap_daily", T_CREDITS, "Daily spend cap"},
-    {"spend_cap_monthly_nano", "cap_monthly", T_CREDITS, "Monthly spend cap"},
+    {CX_SETTING_SPEND_CAP_DAILY, "cap_daily", T_CREDITS, "Daily spend cap"},
+    {CX_SETTING_SPEND_CAP_MONTHLY, "cap_monthly", T_CREDITS, "Monthly spend cap"},
     {CX_SETTING_PII_DEFAULT, "pii_default", T_ONOFF, "PII redaction"},
     {CX_SETTING_SWAPS_ENABLED, "swaps", T_ONOFF, "Cheaper-model swaps"},
     {CX_SETTING_SWAP_NEVER_FROM, "never_from", T_MODELS, "Never swap from"},

@@ -197,16 +197,16 @@ test('changing the daily spend cap is saved and found in the audit log', async (
   const rows = owner.locator('#audit tbody tr');
   assert.equal(await rows.count(), 1);
   const text = await rows.first().textContent();
-  assert.match(text, /"setting":"spend_cap_daily_nano"/);
-  assert.match(text, /"after":"25000000000"/);   // 25 credits in nanocredits
+  assert.match(text, /"setting":"spend_cap_daily"/);
+  assert.match(text, /"after":"25.000000000"/);   // caps are audited in credits
   assert.match(text, new RegExp(OWNER.email.replace('.', '\\.')));
   await shot(owner, '06-audit');
 
   const json = await owner.request.get(`${DASH}/audit/export?format=json&action=org.setting.update`);
   const doc = await json.json();
   assert.equal(doc.data.length, 1);
-  assert.equal(doc.data[0].detail.setting, 'spend_cap_daily_nano');
-  assert.equal(doc.data[0].detail.after, '25000000000');
+  assert.equal(doc.data[0].detail.setting, 'spend_cap_daily');
+  assert.equal(doc.data[0].detail.after, '25.000000000');
 });
 
 test('revoking the key is audited and the gateway then refuses it', async () => {

@@ -379,7 +379,7 @@ def test_audit_filters_pagination_and_exports_agree(dash, account, db):
         assert t["actor_label"] == j["actor_label"] and t["created_at"] == j["created_at"]
         if t["action"] == "org.setting.update":
             assert json.loads(t["detail"]) == j["detail"]
-            assert j["detail"]["setting"] == "spend_cap_daily_nano"
+            assert j["detail"]["setting"] == "spend_cap_daily"
     invite = [t for t in table if t["action"] == "member.invite"][0]
     assert invite["target"] == "'=1+1@dash.test"
     assert db.scalar("SELECT COUNT(*) FROM audit_log WHERE org_id=%s AND action='audit.export'",
@@ -402,8 +402,8 @@ def test_settings_are_validated_stored_and_audited_with_before_and_after(dash, a
                              "reload_threshold": "10", "reload_amount": "50"})
     assert r.status_code == 303 and r.headers["location"].endswith("done=saved")
     s = settings_of(db, owner.org_id)
-    assert s["spend_cap_daily_nano"] == str(12_500_000_000)
-    assert s["spend_cap_monthly_nano"] == str(300 * 10**9)
+    assert s["spend_cap_daily"] == str(12_500_000_000)
+    assert s["spend_cap_monthly"] == str(300 * 10**9)
     assert s["pii_default"] == "on" and s["swaps_enabled"] == "on"
     assert json.loads(s["swap_never_from"]) == ["gpt-4o", "claude-haiku-4-5"]
     assert json.loads(s["swap_never_to"]) == ["deepseek-v4-flash"]
@@ -416,8 +416,9 @@ def test_settings_are_validated_stored_and_audited_with_before_and_after(dash, a
                r["actor_type"] == "user" for r in rows)
     assert re.fullmatch(r"cx-req-[0-9a-f]{24}", rows[0]["request_id"])
     ch = {d["setting"]: d for d in (json.loads(r["detail"]) for r in rows)}
-    assert ch["spend_cap_daily_nano"] == {"setting": "spend_cap_daily_nano", "before": None,
-                                          "after": "12500000000"}
+    # caps are audited in credits, as conduixctl and the keys API show them
+    assert ch["spend_cap_daily"] == {"setting": "spend_cap_daily", "before": None,
+                                     "after": "12.500000000"}
     assert ch["pii_default"]["before"] is None and ch["pii_default"]["after"] == "on"
     assert ch["swap_never_from"]["after"] == ["gpt-4o", "claude-haiku-4-5"]
     # saving the same values again changes and audits nothing
@@ -464,7 +465,7 @@ def test_key_minted_in_the_dashboard_works_is_audited_and_dies_when_revoked(dash
                         "spend_cap_daily", "spend_cap_monthly"}
     assert upd["rate_limit"] == {"field": "rate_limit", "before": 600, "after": None}
     assert upd["allowed_models"]["before"] == ["gpt-4o-mini", "tier:budget"]
-    assert upd["spend_cap_daily"]["after"] == str(7 * 10**9)
+    assert upd["spend_cap_daily"]["after"] == "7.000000000"   # audited in credits
     assert d.post("/keys/revoke", {"id": row["id"]}).status_code == 303
     assert wait_for(lambda: gw.chat(secret).status_code == 401, 12, 0.5)
     actions = [x["action"] for x in db.query("SELECT action FROM audit_log WHERE org_id=%s ORDER BY id",
@@ -739,3 +740,27 @@ def test_static_assets_and_security_headers(dash, account):
     assert d.get("/no/such/page").status_code == 404
     r = d.s.put(d.base + "/usage", data="x", allow_redirects=False)
     assert r.status_code in (405, 415)
+
+
+def test_a_daily_cap_saved_in_the_dashboard_is_enforced_by_the_gateway(dash, account, db, gw, sim,
+                                                                      key_factory):
+    owner = account("owner")
+    d = dash().login_ok(owner)
+    key = key_factory(owner.org_id)
+    first = gw.chat(key, model="gpt-4o-mini")
+    assert first.status_code == 200
+    db.wait_usage_rows(key.id, 1)
+    # A cap below what the org already spent today: the next request must be refused
+    # before it reaches a provider (the gateway caches org settings for at most 5 s).
+    assert d.post("/settings", {"cap_daily": "0.000000001"}).status_code == 303
+    sim.reset()
+
+    def refused():
+        r = gw.chat(key, model="gpt-4o-mini")
+        return r if r.status_code == 402 else None
+    r = wait_for(refused, timeout=8, interval=0.5)
+    assert r is not None, "the dashboard's daily cap was not enforced"
+    assert r.json()["error"]["code"] == "spend_cap_exceeded"
+    calls = sim.count("openai")
+    assert gw.chat(key, model="gpt-4o-mini").status_code == 402
+    assert sim.count("openai") == calls, "a capped request reached the provider"
