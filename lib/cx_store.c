@@ -491,12 +491,12 @@ int cx_store_revoke_key(cx_db *db, uint64_t key_id, const char **err)
 
 /* ------------------------------------------------------------------ billing */
 
-int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate, const char **err)
+/* The statements of one usage row inside an open transaction: the row, and when it
+ * is new and charged, the balance update and the ledger debit. 0 or -1. */
+static int record_usage_in_tx(cx_db *db, const cx_usage_record_t *u, int *duplicate)
 {
     uint64_t affected = 0;
     *duplicate = 0;
-    if (cx_db_begin(db))
-        goto fail;
     if (cx_db_exec(db,
                    "INSERT IGNORE INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
                    "requested_model, served_model, provider, status, stream, fallback, cache_hit, "
@@ -508,27 +508,67 @@ int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
                    (int64_t)u->fallback, (int64_t)u->cache_hit, u->prompt_tokens,
                    u->completion_tokens, (int64_t)u->cost_nano, (int64_t)u->charged_nano,
                    (uint64_t)u->latency_ms))
-        goto fail;
+        return -1;
     if (affected == 0) {      /* already recorded: replay of a spooled entry */
         *duplicate = 1;
-        cx_db_rollback(db);
         return 0;
     }
     if (u->charged_nano > 0) {
         if (cx_db_exec(db, "UPDATE orgs SET balance_nano = balance_nano - ? WHERE id = ?",
                        NULL, NULL, "iu", (int64_t)u->charged_nano, u->org_id))
-            goto fail;
+            return -1;
         if (cx_db_exec(db,
                        "INSERT INTO credit_ledger (org_id, kind, amount_nano, balance_after_nano, "
                        "request_id, actor) SELECT id, 'charge', ?, balance_nano, ?, ? "
                        "FROM orgs WHERE id = ?",
                        NULL, NULL, "isuu", -(int64_t)u->charged_nano, u->request_id, u->key_id,
                        u->org_id))
+            return -1;
+    }
+    return 0;
+}
+
+static int touch_key(cx_db *db, uint64_t key_id)
+{
+    return cx_db_exec(db, "UPDATE api_keys SET last_used_at = NOW(6) WHERE id = ?", NULL, NULL, "u",
+                      key_id);
+}
+
+int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate, const char **err)
+{
+    if (cx_db_begin(db) || record_usage_in_tx(db, u, duplicate))
+        goto fail;
+    if (*duplicate) {
+        cx_db_rollback(db);
+        return 0;
+    }
+    if (touch_key(db, u->key_id) || cx_db_commit(db))
+        goto fail;
+    return 0;
+fail:
+    *err = db->error;
+    cx_db_rollback(db);
+    return -1;
+}
+
+int cx_store_record_usage_batch(cx_db *db, const cx_usage_record_t *const *u, int n,
+                                int *duplicate, const char **err)
+{
+    if (cx_db_begin(db))
+        goto fail;
+    for (int i = 0; i < n; i++)
+        if (record_usage_in_tx(db, u[i], &duplicate[i]))
+            goto fail;
+    /* last_used_at once per key of the batch: the rows' locks are taken once. */
+    for (int i = 0; i < n; i++) {
+        if (duplicate[i])
+            continue;
+        int seen = 0;
+        for (int j = i + 1; j < n && !seen; j++)
+            seen = !duplicate[j] && u[j]->key_id == u[i]->key_id;
+        if (!seen && touch_key(db, u[i]->key_id))
             goto fail;
     }
-    if (cx_db_exec(db, "UPDATE api_keys SET last_used_at = NOW(6) WHERE id = ?", NULL, NULL, "u",
-                   u->key_id))
-        goto fail;
     if (cx_db_commit(db))
         goto fail;
     return 0;

@@ -106,6 +106,13 @@ typedef struct {
 int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
                           const char **err);
 
+/* Several usage rows in ONE transaction (one commit, one log flush for all): each row
+ * with its own balance update and ledger debit exactly as cx_store_record_usage does,
+ * duplicate[i] set for request ids already recorded. All or nothing: -1 with *err
+ * means nothing of the batch was written (rolled back). */
+int cx_store_record_usage_batch(cx_db *db, const cx_usage_record_t *const *u, int n,
+                                int *duplicate, const char **err);
+
 int cx_store_balance(cx_db *db, uint64_t org_id, cx_nano_t *balance);
 
 /* Credit movement (grant, topup, refund, adjustment) with a ledger row. */

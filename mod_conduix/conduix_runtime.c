@@ -47,6 +47,7 @@ struct conduix_runtime {
     apr_pool_t *keys_pool;
     cx_http_pool *http;
     apr_time_t spool_next_check;        /* guarded by lock */
+    conduix_usage_queue_t *usage_queue; /* NULL: request threads write usage rows */
 };
 
 /* ------------------------------------------------------------ database pool */
@@ -80,7 +81,10 @@ cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r)
         return NULL;
     apr_status_t rv = apr_reslist_acquire(rt->dbs, &res);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CX0102: no database connection available");
+        if (r)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CX0102: no database connection available");
+        else
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->server, "CX0102: no database connection available");
         return NULL;
     }
     cx_db *db = res;
@@ -326,6 +330,11 @@ void conduix_key_cache_charge(conduix_runtime_t *rt, uint64_t org_id, cx_nano_t 
     apr_thread_mutex_unlock(rt->lock);
 }
 
+conduix_usage_queue_t *conduix_runtime_usage_queue(conduix_runtime_t *rt)
+{
+    return rt->usage_queue;
+}
+
 cx_http_pool *conduix_http_pool(conduix_runtime_t *rt)
 {
     return rt->http;
@@ -388,5 +397,7 @@ conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
         else
             apr_reslist_timeout_set(rt->dbs, apr_time_from_sec(10));
     }
+    /* Last, so that its exit-time drain runs while the database pool still exists. */
+    rt->usage_queue = conduix_usage_queue_create(pchild, s, rt);
     return rt;
 }
