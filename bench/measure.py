@@ -207,6 +207,41 @@ class Bench:
         result["runs"] = runs
         result["streams"] = streams
 
+    def write_check(self, target, n=5):
+        """strace the httpd children's writes while n paced streams (a pause after each
+        upstream event) go through: every event must leave in a write of its own."""
+        pids = sorted(self.children_rss(target))
+        out = os.path.join(self.var, "strace-%s.txt" % target)
+        cmd = ["strace", "-f", "-qq", "-s", "65536", "-e", "trace=write,writev,sendmsg,sendto",
+               "-o", out]
+        for pid in pids:
+            cmd += ["-p", str(pid)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            time.sleep(1.5)     # attach to every thread
+            r = self.client("stream", target, "paced", n, warmup=0)
+            time.sleep(0.5)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        per_write = []
+        with open(out, errors="replace") as f:
+            for line in f:
+                k = line.count("data: ")
+                if k:
+                    per_write.append(k)
+        res = {"streams": n, "events_seen_by_client": r["events_max"] * n,
+               "writes_with_events": len(per_write), "events_written": sum(per_write),
+               "max_events_per_write": max(per_write) if per_write else None}
+        log("write check %s: %d events in %d writes, at most %s per write" % (
+            target, res["events_written"], res["writes_with_events"], res["max_events_per_write"]))
+        return res
+
     def accounting(self, result):
         """Full load (c=64) with the tail switch: when wrk stops, the requests it still has
         in flight are not chat requests, so its 200 count is exact."""
@@ -345,6 +380,7 @@ def main():
     result["rss_before_kb"] = b.children_rss("conduix")
     b.rounds(result)
     b.accounting(result)
+    result["write_check"] = {t: b.write_check(t) for t in ("proxy", "conduix")}
     if args.soak:
         b.soak(result)
     result["rss_after_kb"] = b.children_rss("conduix")

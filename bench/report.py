@@ -99,6 +99,7 @@ def summarise(res):
     c1 = lc.get("1", {}).get("conduix", {})
     c64 = lc.get("64", {}).get("conduix", {})
     st = s["stream"]["conduix"]
+    wc = res.get("write_check", {}).get("conduix", {})
     s["targets"] = [
         {"target": "added latency c=1 p50 <= 150 us", "value": c1.get("added_p50_us"),
          "met": c1.get("added_p50_us") is not None and c1["added_p50_us"] <= 150},
@@ -108,8 +109,9 @@ def summarise(res):
          "met": c64.get("rps_ratio_to_proxy") is not None and c64["rps_ratio_to_proxy"] >= 0.6},
         {"target": "stream first event <= 200 us after direct", "value": st.get("added_first_event_us"),
          "met": st.get("added_first_event_us") is not None and st["added_first_event_us"] <= 200},
-        {"target": "stream events never coalesced (1 event per read, paced upstream)",
-         "value": st.get("paced_max_events_per_read"), "met": st.get("paced_max_events_per_read") == 1},
+        {"target": "stream events never coalesced (strace: 1 event per write)",
+         "value": wc.get("max_events_per_write"),
+         "met": wc.get("max_events_per_write") == 1 and wc.get("events_written") == wc.get("writes_with_events")},
         {"target": "usage rows == 200 responses == ledger charges (c=64)",
          "value": [acc.get("ok"), acc.get("usage_rows"), acc.get("ledger_charges")],
          "met": bool(acc) and acc["ok"] == acc["usage_rows"] == acc["ledger_charges"]},
@@ -146,6 +148,10 @@ def print_table(res):
             t, fmt(r["first_event_p50_us"]), fmt(r.get("added_first_event_us")),
             fmt(r["paced_events"]), fmt(r["paced_reads_with_events_min"]),
             fmt(r["paced_max_events_per_read"])))
+    for t, wc in sorted(res.get("write_check", {}).items()):
+        print("  strace %-8s %d paced streams: %d events in %d writes to the client, at most %s "
+              "in one write" % (t, wc["streams"], wc["events_written"], wc["writes_with_events"],
+                                wc["max_events_per_write"]))
     acc = res.get("accounting")
     if acc:
         print("\nusage accounting at c=64: %d responses 200, %d usage rows, %d ledger charges" % (
