@@ -49,9 +49,9 @@ def build_request(host, port, path, body, key):
 
 def exchange(conn, request):
     """Sends one request; returns a dict of timings (ns) and arrival statistics."""
+    t0 = time.perf_counter_ns()
     if conn.sock is None:
         conn.open()
-    t0 = time.perf_counter_ns()
     conn.sock.sendall(request)
     first_byte = first_event = None
     reads_with_events = 0
@@ -132,6 +132,10 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--key", default="")
     ap.add_argument("--body-file", required=True)
+    ap.add_argument("--fresh", action="store_true",
+                    help="a new connection for every request (connect time is in every sample)")
+    ap.add_argument("--gap-ms", type=float, default=0.0,
+                    help="pause between streamed requests (the server settles first)")
     a = ap.parse_args()
     body = open(a.body_file, "rb").read()
     req = build_request(a.host, a.port, a.path, body, a.key)
@@ -145,7 +149,13 @@ def main():
         return 0
     for _ in range(a.warmup):
         exchange(conn, req)
-    samples = [exchange(conn, req) for _ in range(a.n)]
+    samples = []
+    for _ in range(a.n):
+        if a.gap_ms:
+            time.sleep(a.gap_ms / 1000.0)
+        if a.fresh:
+            conn.close()
+        samples.append(exchange(conn, req))
     ok = [s for s in samples if s["status"] == 200 and s["first_event_ns"] is not None]
     if not ok:
         print(json.dumps({"error": "no successful streamed response", "sample": samples[:1]}))

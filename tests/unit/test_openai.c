@@ -817,6 +817,67 @@ START_TEST(test_fast_path_matches_jansson_mutated)
 }
 END_TEST
 
+START_TEST(test_fast_dump_matches_jansson)
+{
+    /* cx_json_dump's own writer gives jansson's bytes, whatever the document. */
+    static const char *const docs[] = {
+        "{}", "[]", "[[],{},[{}]]",
+        "{\"a\":1,\"b\":-9223372036854775807,\"c\":0,\"d\":[true,false,null]}",
+        "{\"r\":[0.1,0.7,-0.0,1.0,2.5,1e300,-1e-300,123456789.125,1e21,1e-7,3.14159265358979,"
+        "9007199254740993.0,0.30000000000000004,5e-324,1.7976931348623157e308,100.0,1e15,1e16]}",
+        "{\"s\":\"plain\",\"q\":\"a\\\"b\\\\c/d\",\"c\":\"\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\","
+        "\"u\":\"h\xc3\xa9 \xe4\xb8\x96 \xf0\x9f\x8e\x89 \xe2\x80\xa8\",\"nul\":\"x\\u0000y\"}",
+        "{\"key \\\"quoted\\\"\\n\":1,\"\xc3\xa9\":2,\"z\":3,\"a\":4}",
+        "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"hi\"}]}],\"temperature\":0.2,\"max_tokens\":100,\"stream\":true,"
+        "\"stream_options\":{\"include_usage\":true},\"tools\":[{\"type\":\"function\",\"function\":"
+        "{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"properties\":{}}}}]}",
+    };
+    static const size_t flags[] = {
+        JSON_COMPACT | JSON_REAL_PRECISION(15), JSON_COMPACT | JSON_REAL_PRECISION(17),
+        JSON_COMPACT, JSON_COMPACT | JSON_REAL_PRECISION(3),
+        JSON_INDENT(2) | JSON_REAL_PRECISION(15), JSON_COMPACT | JSON_SORT_KEYS,
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        json_t *j = json_loads(docs[i], JSON_ALLOW_NUL, NULL);
+        ck_assert_msg(j != NULL, "bad test JSON %zu", i);
+        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+            apr_size_t fl, jl;
+            char *fast = cx_json_dump_flags(pool, j, flags[f], &fl);
+            char *ref = cx_json_dump_jansson(pool, j, flags[f], &jl);
+            ck_assert_ptr_nonnull(fast);
+            ck_assert_ptr_nonnull(ref);
+            ck_assert_msg(fl == jl && !memcmp(fast, ref, fl), "doc %zu flags %zx:\n fast %s\n  ref %s",
+                          i, flags[f], fast, ref);
+        }
+        json_decref(j);
+    }
+    /* Built values (not from the parser): reals of every magnitude. */
+    json_t *a = json_array();
+    double v = 1.0;
+    for (int i = 0; i < 700; i++) {
+        json_array_append_new(a, json_real(v));
+        json_array_append_new(a, json_real(-v / 3.0));
+        json_array_append_new(a, json_integer((json_int_t)(i * 7919) - 100000));
+        v *= (i % 2) ? 10.0 : 0.37;
+        if (v > 1e300 || v < 1e-300)
+            v = 1.0 + i;
+    }
+    apr_size_t fl, jl;
+    char *fast = cx_json_dump_flags(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(17), &fl);
+    char *ref = cx_json_dump_jansson(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(17), &jl);
+    ck_assert_msg(fl == jl && !memcmp(fast, ref, fl), "reals differ");
+    fast = cx_json_dump_flags(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(15), &fl);
+    ref = cx_json_dump_jansson(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(15), &jl);
+    ck_assert_msg(fl == jl && !memcmp(fast, ref, fl), "reals differ (15)");
+    json_decref(a);
+    /* A bare scalar is jansson's business (it refuses it without JSON_ENCODE_ANY). */
+    json_t *str = json_string("x");
+    ck_assert_ptr_null(cx_json_dump(pool, str, NULL));
+    json_decref(str);
+}
+END_TEST
+
 static Suite *openai_suite(void)
 {
     Suite *s = suite_create("cx_openai");
@@ -840,6 +901,7 @@ static Suite *openai_suite(void)
     tcase_add_test(tc, test_stream_unicode_survives);
     tcase_add_test(tc, test_fast_path_matches_jansson);
     tcase_add_test(tc, test_fast_path_matches_jansson_mutated);
+    tcase_add_test(tc, test_fast_dump_matches_jansson);
     tcase_add_test(tc, test_stream_empty_content);
     tcase_add_test(tc, test_stream_tool_call_fragments);
     tcase_add_test(tc, test_parse_error_openai_envelope);
