@@ -1,4 +1,5 @@
 #include "cx_json.h"
+#include "cx_jparse.h"
 
 #include <apr_strings.h>
 #include <stdio.h>
@@ -21,8 +22,13 @@ json_t *cx_json_own(apr_pool_t *p, json_t *j)
 json_t *cx_json_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char **err)
 {
     json_error_t jerr;
+    /* The fast parser gives jansson's tree for ordinary documents; jansson parses
+     * whatever it declines, errors included (see cx_jparse.h). */
+    json_t *j = cx_jparse(buf, len);
+    if (j)
+        return cx_json_own(p, j);
     /* Reject duplicate keys so that what we validate is what the upstream sees. */
-    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
         if (err)
             *err = apr_psprintf(p, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cx_json.h"
+#include "cx_jparse.h"
 #include "cx_openai.h"
 
 static apr_pool_t *pool;
@@ -878,6 +879,75 @@ START_TEST(test_fast_dump_matches_jansson)
 }
 END_TEST
 
+/* cx_jparse either declines or builds exactly jansson's tree (same types, values,
+ * member order), and never accepts what jansson refuses. */
+static void assert_parse_like_jansson(const char *buf, apr_size_t len)
+{
+    json_t *fast = cx_jparse(buf, len);
+    json_t *ref = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+    if (fast) {
+        ck_assert_msg(ref != NULL, "fast parser accepted what jansson refuses: %.*s", (int)len, buf);
+        ck_assert_msg(json_equal(fast, ref), "trees differ: %.*s", (int)len, buf);
+        /* member order too: the dumps must be identical */
+        char *a = json_dumps(fast, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        char *b = json_dumps(ref, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        ck_assert_str_eq(a, b);
+        free(a);
+        free(b);
+    }
+    json_decref(fast);
+    json_decref(ref);
+}
+
+START_TEST(test_fast_parser_matches_jansson)
+{
+    static const char *const docs[] = {
+        REQ_HEAD "}",
+        "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Line 1\\nLine \\\"2\\\" \\\\ "
+        "\\/ \\b\\f\\r\\t \\u00e9\\u4e16\\ud83c\\udf89 \xc3\xa9\xe4\xb8\x96\xf0\x9f\x8e\x89 end\"}],"
+        "\"temperature\":0.2,\"top_p\":1,\"n\":1,\"seed\":-42,\"max_tokens\":100,\"stream\":false,"
+        "\"stop\":null,\"logit_bias\":{\"50256\":-100},\"x\":[1.5e3,-2E-2,0.0,-0,1e308,4.9e-324,1e-400]}",
+        "{}", "[]", "[[],{}]", " \n\t{ \"a\" : [ 1 , 2 ] } \r\n",
+        "{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"b\":2}}", "{\"s\":\"\\u0000\"}", "{\"\\u0000\":1}",
+        "{\"s\":\"\\ud83c\"}", "{\"s\":\"\\udf89\"}", "{\"s\":\"\\ud83c\\u0041\"}", "{\"s\":\"\\uZZZZ\"}",
+        "{\"i\":123456789012345678}", "{\"i\":-123456789012345678}", "{\"i\":1234567890123456789}",
+        "{\"i\":99999999999999999999}", "{\"r\":1e400}", "{\"r\":-1e400}",
+        "{\"r\":0.1234567890123456789012345678901234567890123456789012345678901234567890}",
+        "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":+1}",
+        "{\"a\":tru}", "{\"a\":nul}", "{\"a\":1,}", "[1,]", "{\"a\" 1}", "{a:1}", "{\"a\":1}x",
+        "\"str\"", "1", "null", "", "  ", "{\"s\":\"tab\there\"}", "{\"s\":\"\xc0\xaf\"}",
+        "{\"s\":\"\xed\xa0\x80\"}", "{\"s\":\"\xe4\xb8\"}", "{\"k\xc3\xa9y\":\"v\"}",
+        "{\"long key that does not fit the small buffer of the parser at all, no, it is longer than "
+        "one hundred and twenty-eight bytes, which is the size of that buffer\":1}",
+        "{\"esc\\\"key\":1,\"esc\\\"key2\":2}", "{\"a\\nb\":1,\"a\\u000ab\":2}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        assert_parse_like_jansson(docs[i], strlen(docs[i]));
+    static const char nul[] = "{\"a\":\"x\0y\"}";
+    assert_parse_like_jansson(nul, sizeof nul - 1);
+    /* The parser takes the ordinary request itself (not declining it). */
+    json_t *j = cx_jparse(docs[1], strlen(docs[1]));
+    ck_assert_ptr_nonnull(j);
+    json_decref(j);
+
+    /* Mutations of a real request: whatever the edit, never a different answer. */
+    static const char alphabet[] = "{}[]\",:0123456789.-eE \\utrfnl/\xc3\xa9\x80";
+    unsigned seed = 777;
+    for (int iter = 0; iter < 8000; iter++) {
+        const char *src = docs[iter % 2];
+        apr_size_t n = strlen(src);
+        char *buf = apr_pmemdup(pool, src, n + 1);
+        for (int e = 0; e <= iter % 3; e++) {
+            seed = seed * 1103515245u + 12345u;
+            apr_size_t at = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            buf[at] = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+        }
+        assert_parse_like_jansson(buf, n);
+    }
+}
+END_TEST
+
 static Suite *openai_suite(void)
 {
     Suite *s = suite_create("cx_openai");
@@ -902,6 +972,7 @@ static Suite *openai_suite(void)
     tcase_add_test(tc, test_fast_path_matches_jansson);
     tcase_add_test(tc, test_fast_path_matches_jansson_mutated);
     tcase_add_test(tc, test_fast_dump_matches_jansson);
+    tcase_add_test(tc, test_fast_parser_matches_jansson);
     tcase_add_test(tc, test_stream_empty_content);
     tcase_add_test(tc, test_stream_tool_call_fragments);
     tcase_add_test(tc, test_parse_error_openai_envelope);
