@@ -131,6 +131,39 @@ class Bench:
         accepts, handled, requests = map(int, text.splitlines()[2].split())
         return accepts, requests
 
+    def cpu_ticks(self):
+        """CPU time (clock ticks, user+system, all threads) of each process group:
+        httpd of proxy and conduix (parent and children), mariadbd, nginx."""
+        groups = {"proxy": set(), "conduix": set(), "mariadb": set(), "nginx": set()}
+        roots = {}
+        for t in ("proxy", "conduix"):
+            try:
+                with open(os.path.join(self.env["%s_dir" % t], "httpd.pid")) as f:
+                    roots[int(f.read().strip())] = t
+            except (OSError, ValueError):
+                pass
+        for name, path in (("mariadb", os.path.join(self.env["db_dir"], "mysqld.pid")),
+                           ("nginx", os.path.join(self.var, "nginx", "nginx.pid"))):
+            try:
+                with open(path) as f:
+                    roots[int(f.read().strip())] = name
+            except (OSError, ValueError):
+                pass
+        ticks = {g: 0 for g in groups}
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ppid, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
+            g = roots.get(int(pid)) or roots.get(ppid)
+            if g:
+                ticks[g] += utime + stime
+        return ticks
+
     def children_rss(self, target):
         """{pid: RSS kB} of the httpd children of `target`."""
         d = self.env["%s_dir" % target]
@@ -182,8 +215,15 @@ class Bench:
                 for t in order:
                     acc0, req0 = self.nginx_accepts()
                     rows0 = self.settled_usage_counts() if t == "conduix" else None
+                    cpu0 = self.cpu_ticks()
                     res = self.wrk(t, c, self.args.duration)
+                    cpu1 = self.cpu_ticks()
                     acc1, req1 = self.nginx_accepts()
+                    hz = os.sysconf("SC_CLK_TCK")
+                    res["cpu_us_per_request"] = {
+                        g: 1e6 * (cpu1[g] - cpu0[g]) / hz / max(1, res["ok"])
+                        for g in ("proxy" if t == "proxy" else "conduix", "mariadb", "nginx")
+                        if t != "direct" or g == "nginx"}
                     res.update(target=t, conc=c, round=rnd,
                                upstream_connections=acc1 - acc0, upstream_requests=req1 - req0)
                     if t == "conduix":

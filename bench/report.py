@@ -48,6 +48,9 @@ def summarise(res):
             row[t] = {"rps": med(r["rps"] for r in rs),
                       "p50_us": med(r["latency_us"]["p50"] for r in rs),
                       "p99_us": med(r["latency_us"]["p99"] for r in rs),
+                      "cpu_us_per_request": {g: med(r.get("cpu_us_per_request", {}).get(g) for r in rs)
+                                             for g in ("proxy", "conduix", "mariadb", "nginx")
+                                             if any(g in r.get("cpu_us_per_request", {}) for r in rs)},
                       "upstream_conns_per_1k": med(1000.0 * r["upstream_connections"] / max(1, r["upstream_requests"])
                                                    for r in rs) if t != "direct" else None}
         for t in ("proxy", "conduix"):
@@ -140,6 +143,13 @@ def print_table(res):
                 fmt(r.get("rps_ratio_to_proxy"), "%.2f"), fmt(r.get("upstream_conns_per_1k"), "%.1f")))
     print("\n(+p50/+p99: added over direct, paired per round; up/1k: new upstream connections "
           "per 1000 requests)")
+    print("\nCPU time per request, us (all threads, user+system; medians):")
+    for c, row in sorted(s["load"].items(), key=lambda kv: int(kv[0])):
+        for t in TARGETS:
+            cpu = row[t].get("cpu_us_per_request") or {}
+            if cpu:
+                print("  c=%-3s %-8s %s" % (c, t, "  ".join("%s %.0f" % (g, v) for g, v in sorted(cpu.items())
+                                                            if v is not None)))
     print("\nstreaming (50-chunk SSE): first event p50 / added over direct / paced: events, "
           "reads carrying events (min), most events in one read")
     for t in TARGETS:
