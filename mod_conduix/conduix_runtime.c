@@ -267,6 +267,13 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
     cx_db *db = conduix_db_acquire(rt, r);
     cx_key_record_t rec;
     int found = db ? cx_store_lookup_key(db, r->pool, hash, &rec) : -1;
+    if (found < 0 && db && !cx_db_ok(db)) {
+        /* A pooled connection the server closed (restart, wait_timeout) is only found
+         * out by using it: drop it and ask once more on a fresh one. */
+        conduix_db_release(rt, db);
+        db = conduix_db_acquire(rt, r);
+        found = db ? cx_store_lookup_key(db, r->pool, hash, &rec) : -1;
+    }
     if (found < 0 && db)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CX0120: key lookup failed: %s", cx_db_error(db));
     conduix_db_release(rt, db);
