@@ -267,9 +267,10 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
     cx_db *db = conduix_db_acquire(rt, r);
     cx_key_record_t rec;
     int found = db ? cx_store_lookup_key(db, r->pool, hash, &rec) : -1;
-    if (found < 0 && db && !cx_db_ok(db)) {
-        /* A pooled connection the server closed (restart, wait_timeout) is only found
-         * out by using it: drop it and ask once more on a fresh one. */
+    /* Pooled connections the server closed (restart, wait_timeout) are only found out
+     * by using them: drop each and ask again, until a connection answers. After a
+     * restart every idle connection of the pool is stale, hence the bound. */
+    for (int retry = 0; found < 0 && db && !cx_db_ok(db) && retry < CONDUIX_DB_STALE_RETRIES; retry++) {
         conduix_db_release(rt, db);
         db = conduix_db_acquire(rt, r);
         found = db ? cx_store_lookup_key(db, r->pool, hash, &rec) : -1;

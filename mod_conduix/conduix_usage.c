@@ -26,7 +26,7 @@
 
 APLOG_USE_MODULE(conduix);
 
-#define QUEUE_MAX 20000     /* rows waiting per child (about 4 MB at most) */
+#define QUEUE_MAX 4096      /* rows waiting per child (about 1 MB at most) */
 #define BATCH_MAX 256       /* rows per transaction */
 /* Under load the writer lingers up to LINGER for LINGER_ROWS rows before a
  * transaction: fewer, fuller commits (one log flush each) for the same rows. A quiet
@@ -113,8 +113,8 @@ static void write_batch(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s,
         int *duplicate = apr_pcalloc(p, n * sizeof *duplicate);
         const char *err;
         int rv = cx_store_record_usage_batch(db, rows, n, duplicate, &err);
-        if (rv != 0 && !cx_db_ok(db)) {
-            /* The connection was stale (server restarted): once more on a fresh one. */
+        /* Stale connections (the server restarted): drop each, try a fresh one. */
+        for (int retry = 0; rv != 0 && db && !cx_db_ok(db) && retry < CONDUIX_DB_STALE_RETRIES; retry++) {
             conduix_db_release(rt, db);
             db = conduix_db_acquire(rt, NULL);
             rv = db ? cx_store_record_usage_batch(db, rows, n, duplicate, &err) : -1;

@@ -63,6 +63,7 @@ int conduix_conf_int(int v, int dflt);
 conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
                                           conduix_server_conf_t *conf);
 /* r may be NULL (threads without a request log against the server). */
+#define CONDUIX_DB_STALE_RETRIES 32   /* more than a child's pool holds */
 cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r);
 void conduix_db_release(conduix_runtime_t *rt, cx_db *db);
 /* The current catalog snapshot, held until r's pool is cleaned up. */
