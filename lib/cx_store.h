@@ -106,10 +106,12 @@ typedef struct {
 int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
                           const char **err);
 
-/* Several usage rows in ONE transaction (one commit, one log flush for all): each row
- * with its own balance update and ledger debit exactly as cx_store_record_usage does,
- * duplicate[i] set for request ids already recorded. All or nothing: -1 with *err
- * means nothing of the batch was written (rolled back). */
+/* Several usage rows in ONE transaction (one commit, one log flush for all), with
+ * multi-row INSERTs: every row gets its own ledger debit whose balance_after is what
+ * one transaction per row would have written; each org's balance moves once (locked
+ * in org id order). Rows already recorded (replays) are detected and the batch is
+ * redone row by row without their charges, duplicate[i] set. All or nothing: -1 with
+ * *err means nothing of the batch was written (rolled back). */
 int cx_store_record_usage_batch(cx_db *db, const cx_usage_record_t *const *u, int n,
                                 int *duplicate, const char **err);
 
