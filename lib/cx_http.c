@@ -37,6 +37,32 @@ cx_http_pool *cx_http_pool_create(apr_pool_t *p)
     return hp;
 }
 
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata);
+static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata);
+
+/* Options every transfer shares are set once per handle; cx_http_perform sets every
+ * per-request option on every call (so nothing leaks from one request to the next)
+ * instead of curl_easy_reset, which would drop and rebuild all of them. */
+static CURL *new_handle(void)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return NULL;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    return h;
+}
+
 static CURL *take_handle(cx_http_pool *hp)
 {
     CURL *h = NULL;
@@ -44,11 +70,7 @@ static CURL *take_handle(cx_http_pool *hp)
     if (hp->idle->nelts > 0)
         h = *(CURL **)apr_array_pop(hp->idle);
     apr_thread_mutex_unlock(hp->lock);
-    if (h)
-        curl_easy_reset(h);   /* keeps live connections, drops options */
-    else
-        h = curl_easy_init();
-    return h;
+    return h ? h : new_handle();   /* a reused handle keeps its live connections */
 }
 
 static void give_handle(cx_http_pool *hp, CURL *h)
@@ -174,31 +196,22 @@ cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_
     char errbuf[CURL_ERROR_SIZE] = "";
 
     curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000L);
     if (req->stream) {
         /* A stream may legitimately run for minutes; what matters is that it keeps moving. */
         long idle_s = req->idle_timeout_ms > 0 ? (req->idle_timeout_ms + 999) / 1000 : 60;
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, idle_s);
     }
-    else if (req->timeout_ms > 0) {
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+    else {
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 0L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 0L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 0L);
     }
     struct curl_slist *pins = NULL;
     if (req->guard) {
@@ -216,6 +229,9 @@ cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    }
+    else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
 
     CURLcode rc = curl_easy_perform(h);
@@ -258,8 +274,12 @@ cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_
         resp->error = "the upstream address is not permitted (SSRF guard)";
     }
 
+    /* Nothing of this request may outlive it in the handle. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     curl_slist_free_all(hdrs);
     if (pins) {
         curl_easy_setopt(h, CURLOPT_RESOLVE, NULL);

@@ -1,7 +1,8 @@
 /* Conduix upstream HTTP over libcurl.
  * A cx_http_pool keeps a stack of curl easy handles per process (child). A handle
  * keeps its connection cache across requests, so upstream connections are reused
- * with keep-alive; each request takes a handle, resets its options, and returns it.
+ * with keep-alive; each request takes a handle, sets every per-request option, and
+ * returns it.
  * Only http and https are allowed, signals are off (threads), the response size is
  * capped, and streamed bodies are handed to the caller as they arrive. */
 #ifndef CX_HTTP_H

@@ -21,6 +21,10 @@ char *cx_json_dump(apr_pool_t *p, const json_t *j, apr_size_t *len);
 /* Same with explicit jansson flags. */
 char *cx_json_dump_flags(apr_pool_t *p, const json_t *j, size_t flags, apr_size_t *len);
 
+/* The same through json_dumps (any flags); the reference the unit tests compare the
+ * fast writer of cx_json_dump_flags to. */
+char *cx_json_dump_jansson(apr_pool_t *p, const json_t *j, size_t flags, apr_size_t *len);
+
 /* Quote s as a JSON string literal (with the quotes), allocated from p. */
 const char *cx_json_quote(apr_pool_t *p, const char *s);
 

@@ -1,5 +1,6 @@
 /* Conduix API keys: generation, syntax, hashing, constant-time compare. */
 #include "cx_keys.h"
+#include <pthread.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,10 +88,22 @@ int cx_key_parse(const char *s, cx_key_mode_t *mode)
     return 1;
 }
 
+/* SHA-256 fetched from the provider once per process: EVP_sha256() would make
+ * every EVP_Digest look the implementation up again (half the cost of a hash). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void cx_key_hash(const char *secret, unsigned char out[CX_SHA256_LEN])
 {
     unsigned int out_len = 0;
-    if (EVP_Digest(secret, strlen(secret), out, &out_len, EVP_sha256(), NULL) != 1
+    pthread_once(&sha256_once, sha256_fetch);
+    if (EVP_Digest(secret, strlen(secret), out, &out_len,
+                   sha256_md ? sha256_md : EVP_sha256(), NULL) != 1
         || out_len != CX_SHA256_LEN) {
         /* Only possible when libcrypto itself is broken (allocation failure
          * inside OpenSSL). Returning any fixed bytes could make unrelated keys

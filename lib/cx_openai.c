@@ -1,4 +1,5 @@
 #include "cx_openai.h"
+#include "cx_jscan.h"
 #include "cx_json.h"
 
 #include <apr_strings.h>
@@ -56,9 +57,9 @@ static void read_usage(const json_t *usage, cx_usage_t *out)
         out->cache_read_tokens = (uint64_t)json_integer_value(cached);
 }
 
-char *cx_openai_rewrite_response(apr_pool_t *p, const char *body, apr_size_t len,
-                                 const char *requested_model, cx_usage_t *usage,
-                                 apr_size_t *out_len)
+char *cx_openai_rewrite_response_tree(apr_pool_t *p, const char *body, apr_size_t len,
+                                      const char *requested_model, cx_usage_t *usage,
+                                      apr_size_t *out_len)
 {
     json_t *doc = parse_upstream(p, body, len);
     if (!json_is_object(doc))
@@ -68,9 +69,9 @@ char *cx_openai_rewrite_response(apr_pool_t *p, const char *body, apr_size_t len
     return dump_upstream(p, doc, out_len);
 }
 
-cx_chunk_action_t cx_openai_stream_chunk(apr_pool_t *p, cx_openai_stream_t *st,
-                                         const char *data, apr_size_t len,
-                                         const char **out, apr_size_t *out_len)
+cx_chunk_action_t cx_openai_stream_chunk_tree(apr_pool_t *p, cx_openai_stream_t *st,
+                                              const char *data, apr_size_t len,
+                                              const char **out, apr_size_t *out_len)
 {
     *out = data;
     *out_len = len;
@@ -97,6 +98,147 @@ cx_chunk_action_t cx_openai_stream_chunk(apr_pool_t *p, cx_openai_stream_t *st,
     char *s = dump_upstream(p, doc, out_len);
     if (s)
         *out = s;
+    return CX_CHUNK_FORWARD;
+}
+
+/* ------------------------------------------------------------------ fast paths
+ * An answer is relayed as the upstream wrote it, with only the bytes that change
+ * spliced: the "model" value, and in streams the "usage" member the client did not
+ * ask for. cx_jscan validates the whole document first and declines anything jansson
+ * might judge differently; then the tree versions above run, so both paths accept,
+ * reject and mean the same. Numbers and strings are relayed byte for byte. */
+
+typedef struct {
+    apr_size_t start, end;      /* bytes of the input replaced... */
+    const char *with;           /* ...by these */
+    apr_size_t with_len;
+} edit_t;
+
+static char *apply_edits(apr_pool_t *p, const char *in, apr_size_t len, edit_t *e, int n,
+                         apr_size_t *out_len)
+{
+    if (n == 2 && e[1].start < e[0].start) {
+        edit_t t = e[0];
+        e[0] = e[1];
+        e[1] = t;
+    }
+    apr_size_t total = len;
+    for (int i = 0; i < n; i++)
+        total = total - (e[i].end - e[i].start) + e[i].with_len;
+    char *out = apr_palloc(p, total + 1);
+    char *o = out;
+    apr_size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        memcpy(o, in + at, e[i].start - at);
+        o += e[i].start - at;
+        memcpy(o, e[i].with, e[i].with_len);
+        o += e[i].with_len;
+        at = e[i].end;
+    }
+    memcpy(o, in + at, len - at);
+    o += len - at;
+    *o = '\0';
+    *out_len = total;
+    return out;
+}
+
+static void read_usage_scanned(const cx_jdoc_t *doc, const char *buf, cx_usage_t *out)
+{
+    const cx_jmember_t *pt = cx_jdoc_inner_get(doc, buf, "prompt_tokens");
+    const cx_jmember_t *ct = cx_jdoc_inner_get(doc, buf, "completion_tokens");
+    unsigned long long v;
+    if (cx_jmember_uint(pt, buf, &v))
+        out->prompt_tokens = v;
+    if (cx_jmember_uint(ct, buf, &v))
+        out->completion_tokens = v;
+    out->have = (pt && pt->type == CX_JV_NUMBER && pt->is_integer) ||
+                (ct && ct->type == CX_JV_NUMBER && ct->is_integer);
+}
+
+/* The edit that sets "model": replace its value, or append the member. remaining is
+ * the number of members left after the other edit. */
+static edit_t model_edit(apr_pool_t *p, const cx_jdoc_t *doc, const char *buf, const char *model,
+                         int remaining)
+{
+    edit_t e;
+    apr_size_t qlen;
+    char *q = cx_jscan_quote(p, model, &qlen);
+    const cx_jmember_t *m = cx_jdoc_get(doc, buf, "model");
+    if (m) {
+        e.start = m->value_start;
+        e.end = m->value_end;
+        e.with = q;
+        e.with_len = qlen;
+    }
+    else {
+        e.start = e.end = doc->close;
+        e.with = apr_pstrcat(p, remaining ? "," : "", "\"model\":", q, NULL);
+        e.with_len = strlen(e.with);
+    }
+    return e;
+}
+
+char *cx_openai_rewrite_response(apr_pool_t *p, const char *body, apr_size_t len,
+                                 const char *requested_model, cx_usage_t *usage,
+                                 apr_size_t *out_len)
+{
+    cx_jdoc_t *doc = apr_palloc(p, sizeof *doc);
+    if (!cx_jscan_object(body, len, "usage", doc))
+        return cx_openai_rewrite_response_tree(p, body, len, requested_model, usage, out_len);
+    const cx_jmember_t *u = cx_jdoc_get(doc, body, "usage");
+    if (u && u->type == CX_JV_OBJECT)
+        read_usage_scanned(doc, body, usage);
+    edit_t e = model_edit(p, doc, body, requested_model, doc->n);
+    return apply_edits(p, body, len, &e, 1, out_len);
+}
+
+cx_chunk_action_t cx_openai_stream_chunk(apr_pool_t *p, cx_openai_stream_t *st,
+                                         const char *data, apr_size_t len,
+                                         const char **out, apr_size_t *out_len)
+{
+    *out = data;
+    *out_len = len;
+    if (len == 6 && !memcmp(data, "[DONE]", 6))
+        return CX_CHUNK_DONE;
+    cx_jdoc_t *doc = apr_palloc(p, sizeof *doc);
+    if (!cx_jscan_object(data, len, "usage", doc))
+        return cx_openai_stream_chunk_tree(p, st, data, len, out, out_len);
+    const cx_jmember_t *error = cx_jdoc_get(doc, data, "error");
+    if (error && (error->type == CX_JV_OBJECT || error->type == CX_JV_STRING))
+        return CX_CHUNK_ERROR;
+    st->chunks++;
+    const cx_jmember_t *usage = cx_jdoc_get(doc, data, "usage");
+    if (usage && usage->type == CX_JV_OBJECT)
+        read_usage_scanned(doc, data, &st->usage);
+    edit_t e[2];
+    int n = 0, remaining = doc->n;
+    if (!st->client_wants_usage && usage) {
+        const cx_jmember_t *choices = cx_jdoc_get(doc, data, "choices");
+        /* The dedicated usage chunk has an empty choices array. */
+        if (usage->type == CX_JV_OBJECT && choices && choices->type == CX_JV_ARRAY &&
+            choices->count == 0)
+            return CX_CHUNK_DROP;
+        /* Remove the member with one of its commas. */
+        int k = (int)(usage - doc->m);
+        if (k > 0) {
+            e[n].start = doc->m[k - 1].value_end;
+            e[n].end = usage->value_end;
+        }
+        else if (doc->n > 1) {
+            e[n].start = usage->key_start;
+            e[n].end = doc->m[1].key_start;
+        }
+        else {
+            e[n].start = usage->key_start;
+            e[n].end = usage->value_end;
+        }
+        e[n].with = "";
+        e[n].with_len = 0;
+        n++;
+        remaining--;
+    }
+    e[n++] = model_edit(p, doc, data, st->requested_model, remaining);
+    *out = apply_edits(p, data, len, e, n, out_len);
     return CX_CHUNK_FORWARD;
 }
 

@@ -26,7 +26,8 @@ char *cx_openai_upstream_body(apr_pool_t *p, const json_t *req, const char *upst
 int cx_openai_client_wants_usage(const json_t *req);
 
 /* Rewrite a non-streaming upstream response: "model" becomes requested_model and
- * usage is extracted. Returns NULL when the body is not a JSON object. */
+ * usage is extracted. Returns NULL when the body is not a JSON object. The rest of
+ * the document is relayed byte for byte (see cx_jscan.h). */
 char *cx_openai_rewrite_response(apr_pool_t *p, const char *body, apr_size_t len,
                                  const char *requested_model, cx_usage_t *usage,
                                  apr_size_t *out_len);
@@ -50,6 +51,15 @@ typedef struct {
 cx_chunk_action_t cx_openai_stream_chunk(apr_pool_t *p, cx_openai_stream_t *st,
                                          const char *data, apr_size_t len,
                                          const char **out, apr_size_t *out_len);
+
+/* The jansson versions of the two rewrites above: the fallback the fast paths take
+ * for documents off their path, and the reference the unit tests compare them to. */
+char *cx_openai_rewrite_response_tree(apr_pool_t *p, const char *body, apr_size_t len,
+                                      const char *requested_model, cx_usage_t *usage,
+                                      apr_size_t *out_len);
+cx_chunk_action_t cx_openai_stream_chunk_tree(apr_pool_t *p, cx_openai_stream_t *st,
+                                              const char *data, apr_size_t len,
+                                              const char **out, apr_size_t *out_len);
 
 /* Pull message/type/param/code from an upstream error body (any shape). Fields the
  * body does not carry are set to NULL; the caller supplies its own fallback. */

@@ -514,12 +514,12 @@ int cx_store_revoke_key(cx_db *db, uint64_t key_id, const char **err)
 
 /* ------------------------------------------------------------------ billing */
 
-int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate, const char **err)
+/* The statements of one usage row inside an open transaction: the row, and when it
+ * is new and charged, the balance update and the ledger debit. 0 or -1. */
+static int record_usage_in_tx(cx_db *db, const cx_usage_record_t *u, int *duplicate)
 {
     uint64_t affected = 0;
     *duplicate = 0;
-    if (cx_db_begin(db))
-        goto fail;
     if (cx_db_exec(db,
                    "INSERT IGNORE INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
                    "requested_model, served_model, provider, status, stream, fallback, cache_hit, "
@@ -531,36 +531,337 @@ int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
                    (int64_t)u->fallback, (int64_t)u->cache_hit, u->prompt_tokens,
                    u->completion_tokens, (int64_t)u->cost_nano, (int64_t)u->charged_nano,
                    (uint64_t)u->latency_ms))
-        goto fail;
+        return -1;
     if (affected == 0) {      /* already recorded: replay of a spooled entry */
         *duplicate = 1;
-        cx_db_rollback(db);
         return 0;
     }
     if (u->charged_nano > 0) {
         if (cx_db_exec(db, "UPDATE orgs SET balance_nano = balance_nano - ? WHERE id = ?",
                        NULL, NULL, "iu", (int64_t)u->charged_nano, u->org_id))
-            goto fail;
+            return -1;
         if (cx_db_exec(db,
                        "INSERT INTO credit_ledger (org_id, kind, amount_nano, balance_after_nano, "
                        "request_id, actor) SELECT id, 'charge', ?, balance_nano, ?, ? "
                        "FROM orgs WHERE id = ?",
                        NULL, NULL, "isuu", -(int64_t)u->charged_nano, u->request_id, u->key_id,
                        u->org_id))
-            goto fail;
+            return -1;
     }
-    if (cx_db_exec(db, "UPDATE api_keys SET last_used_at = NOW(6) WHERE id = ?", NULL, NULL, "u",
-                   u->key_id))
+    return 0;
+}
+
+static int touch_key(cx_db *db, uint64_t key_id)
+{
+    return cx_db_exec(db, "UPDATE api_keys SET last_used_at = NOW(6) WHERE id = ?", NULL, NULL, "u",
+                      key_id);
+}
+
+int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate, const char **err)
+{
+    if (cx_db_begin(db) || record_usage_in_tx(db, u, duplicate))
         goto fail;
+    if (*duplicate) {
+        cx_db_rollback(db);
+        return 0;
+    }
     /* Usage rollups (sql/040): added in this transaction so they always equal the rows. */
-    if (cx_usage_rollup_add(db, u->request_id))
-        goto fail;
-    if (cx_db_commit(db))
+    if (cx_usage_rollup_add(db, &u->request_id, 1) || touch_key(db, u->key_id) || cx_db_commit(db))
         goto fail;
     return 0;
 fail:
     *err = db->error;
     cx_db_rollback(db);
+    return -1;
+}
+
+/* The batch row by row inside one transaction: the path for batches with rows that
+ * are already recorded (replays), whose charges must be skipped. */
+static int record_usage_rowwise(cx_db *db, apr_pool_t *p, const cx_usage_record_t *const *u, int n,
+                                int *duplicate)
+{
+    const char **fresh = apr_palloc(p, (n > 0 ? (apr_size_t)n : 1) * sizeof *fresh);
+    int nfresh = 0;
+    for (int i = 0; i < n; i++) {
+        if (record_usage_in_tx(db, u[i], &duplicate[i]))
+            return -1;
+        if (!duplicate[i])
+            fresh[nfresh++] = u[i]->request_id;
+    }
+    if (nfresh && cx_usage_rollup_add(db, fresh, nfresh))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (duplicate[i])
+            continue;
+        int seen = 0;
+        for (int j = i + 1; j < n && !seen; j++)
+            seen = !duplicate[j] && u[j]->key_id == u[i]->key_id;
+        if (!seen && touch_key(db, u[i]->key_id))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- multi-row statements: parameters from arrays, row counts in powers of two so
+ * that a connection prepares at most a handful of statement texts. */
+
+#define CHUNK_MAX 64
+
+typedef struct {
+    MYSQL_BIND *b;
+    unsigned long *len;
+    int64_t *ints;
+    unsigned n;
+} binds_t;
+
+static void binds_init(apr_pool_t *p, binds_t *bs, unsigned cap)
+{
+    bs->b = apr_pcalloc(p, cap * sizeof *bs->b);
+    bs->len = apr_pcalloc(p, cap * sizeof *bs->len);
+    bs->ints = apr_pcalloc(p, cap * sizeof *bs->ints);
+    bs->n = 0;
+}
+
+static void bind_str(binds_t *bs, const char *s)
+{
+    static my_bool is_null = 1;
+    MYSQL_BIND *b = &bs->b[bs->n];
+    b->buffer_type = MYSQL_TYPE_STRING;
+    if (!s) {
+        b->is_null = &is_null;
+    }
+    else {
+        b->buffer = (void *)s;
+        bs->len[bs->n] = strlen(s);
+        b->buffer_length = bs->len[bs->n];
+        b->length = &bs->len[bs->n];
+    }
+    bs->n++;
+}
+
+static void bind_int(binds_t *bs, int64_t v, int is_unsigned)
+{
+    MYSQL_BIND *b = &bs->b[bs->n];
+    bs->ints[bs->n] = v;
+    b->buffer_type = MYSQL_TYPE_LONGLONG;
+    b->buffer = &bs->ints[bs->n];
+    b->is_unsigned = is_unsigned;
+    bs->n++;
+}
+
+static int exec_binds(cx_db *db, const char *sql, binds_t *bs, uint64_t *affected)
+{
+    MYSQL_STMT *st = prepare(db, sql);
+    if (!st)
+        return -1;
+    if (mysql_stmt_param_count(st) != bs->n) {
+        snprintf(db->error, sizeof db->error, "parameter count mismatch (%u vs %lu)", bs->n,
+                 mysql_stmt_param_count(st));
+        return -1;
+    }
+    if (mysql_stmt_bind_param(st, bs->b)) {
+        set_error(db, "bind", mysql_stmt_errno(st), mysql_stmt_error(st));
+        return -1;
+    }
+    if (mysql_stmt_execute(st)) {
+        set_error(db, "execute", mysql_stmt_errno(st), mysql_stmt_error(st));
+        return -1;
+    }
+    if (affected)
+        *affected = mysql_stmt_affected_rows(st);
+    mysql_stmt_free_result(st);
+    return 0;
+}
+
+int cx_db_exec_strings(cx_db *db, const char *sql, const char *const *values, int n)
+{
+    apr_pool_t *p;
+    if (apr_pool_create_unmanaged(&p) != APR_SUCCESS)
+        return -1;
+    binds_t bs;
+    binds_init(p, &bs, n > 0 ? (unsigned)n : 1);
+    for (int i = 0; i < n; i++)
+        bind_str(&bs, values[i]);
+    int rv = exec_binds(db, sql, &bs, NULL);
+    apr_pool_destroy(p);
+    return rv;
+}
+
+static const char *rows_sql(apr_pool_t *p, const char *head, const char *row, int k)
+{
+    apr_size_t hl = strlen(head), rl = strlen(row);
+    char *sql = apr_palloc(p, hl + (rl + 1) * (apr_size_t)k + 1);
+    char *o = sql;
+    memcpy(o, head, hl);
+    o += hl;
+    for (int i = 0; i < k; i++) {
+        if (i)
+            *o++ = ',';
+        memcpy(o, row, rl);
+        o += rl;
+    }
+    *o = '\0';
+    return sql;
+}
+
+static int chunk_rows(int left)
+{
+    int k = CHUNK_MAX;
+    while (k > left)
+        k /= 2;
+    return k;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The ids (orgs or keys) of the batch, each once, ascending: locks are always taken
+ * in the same order, so two children's batches cannot deadlock each other. */
+static int distinct_ids(apr_pool_t *p, const cx_usage_record_t *const *u, int n, int org,
+                        int charged_only, uint64_t **out)
+{
+    uint64_t *ids = apr_palloc(p, (apr_size_t)(n ? n : 1) * sizeof *ids);
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (charged_only && u[i]->charged_nano <= 0)
+            continue;
+        ids[m++] = org ? u[i]->org_id : u[i]->key_id;
+    }
+    qsort(ids, (size_t)m, sizeof *ids, cmp_u64);
+    int d = 0;
+    for (int i = 0; i < m; i++)
+        if (d == 0 || ids[d - 1] != ids[i])
+            ids[d++] = ids[i];
+    *out = ids;
+    return d;
+}
+
+/* Multi-row statements inside the open transaction. 1 when done, 0 when some request
+ * id was already recorded (the caller rolls back and goes row by row), -1 on error. */
+static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record_t *const *u, int n)
+{
+    static const char usage_head[] =
+        "INSERT IGNORE INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
+        "requested_model, served_model, provider, status, stream, fallback, cache_hit, "
+        "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms) VALUES ";
+    static const char usage_row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    static const char ledger_head[] =
+        "INSERT INTO credit_ledger (org_id, kind, amount_nano, balance_after_nano, request_id, "
+        "actor) VALUES ";
+    static const char ledger_row[] = "(?,'charge',?,?,?,?)";
+
+    uint64_t inserted = 0;
+    for (int at = 0; at < n;) {
+        int k = chunk_rows(n - at);
+        binds_t bs;
+        binds_init(p, &bs, 17 * (unsigned)k);
+        for (int i = at; i < at + k; i++) {
+            bind_str(&bs, u[i]->request_id);
+            bind_int(&bs, (int64_t)u[i]->org_id, 1);
+            bind_int(&bs, (int64_t)u[i]->key_id, 1);
+            bind_str(&bs, u[i]->mode == CX_KEY_TEST ? "test" : "live");
+            bind_str(&bs, u[i]->endpoint);
+            bind_str(&bs, u[i]->requested_model);
+            bind_str(&bs, u[i]->served_model);
+            bind_str(&bs, u[i]->provider);
+            bind_int(&bs, u[i]->status, 0);
+            bind_int(&bs, u[i]->stream, 0);
+            bind_int(&bs, u[i]->fallback, 0);
+            bind_int(&bs, u[i]->cache_hit, 0);
+            bind_int(&bs, (int64_t)u[i]->prompt_tokens, 1);
+            bind_int(&bs, (int64_t)u[i]->completion_tokens, 1);
+            bind_int(&bs, u[i]->cost_nano, 0);
+            bind_int(&bs, u[i]->charged_nano, 0);
+            bind_int(&bs, (int64_t)u[i]->latency_ms, 1);
+        }
+        uint64_t affected = 0;
+        if (exec_binds(db, rows_sql(p, usage_head, usage_row, k), &bs, &affected))
+            return -1;
+        inserted += affected;
+        at += k;
+    }
+    if (inserted != (uint64_t)n)
+        return 0;
+    const char **ids = apr_palloc(p, (apr_size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i++)
+        ids[i] = u[i]->request_id;
+    if (cx_usage_rollup_add(db, ids, n))
+        return -1;
+
+    /* Charges per org: the row is locked, each ledger row gets the balance after its
+     * own debit (what one transaction per request would have written), and the
+     * balance moves once. */
+    uint64_t *orgs;
+    int norgs = distinct_ids(p, u, n, 1, 1, &orgs);
+    for (int o = 0; o < norgs; o++) {
+        cx_rows_t rows;
+        if (cx_db_query(db, p, "SELECT balance_nano FROM orgs WHERE id = ? FOR UPDATE", "u", &rows,
+                        orgs[o]))
+            return -1;
+        if (rows.rows->nelts == 0)
+            continue;   /* no such org: no balance to move, as in the one-row path */
+        int64_t balance = to_i64(ROW(rows, 0)[0], 0), total = 0;
+        const cx_usage_record_t **mine = apr_palloc(p, (apr_size_t)n * sizeof *mine);
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (u[i]->org_id == orgs[o] && u[i]->charged_nano > 0)
+                mine[m++] = u[i];
+        for (int at = 0; at < m;) {
+            int k = chunk_rows(m - at);
+            binds_t bs;
+            binds_init(p, &bs, 5 * (unsigned)k);
+            for (int i = at; i < at + k; i++) {
+                total += mine[i]->charged_nano;
+                bind_int(&bs, (int64_t)orgs[o], 1);
+                bind_int(&bs, -(int64_t)mine[i]->charged_nano, 0);
+                bind_int(&bs, balance - total, 0);
+                bind_str(&bs, mine[i]->request_id);
+                bind_int(&bs, (int64_t)mine[i]->key_id, 1);
+            }
+            if (exec_binds(db, rows_sql(p, ledger_head, ledger_row, k), &bs, NULL))
+                return -1;
+            at += k;
+        }
+        if (cx_db_exec(db, "UPDATE orgs SET balance_nano = balance_nano - ? WHERE id = ?", NULL, NULL,
+                       "iu", total, orgs[o]))
+            return -1;
+    }
+    uint64_t *keys;
+    int nkeys = distinct_ids(p, u, n, 0, 0, &keys);
+    for (int k = 0; k < nkeys; k++)
+        if (touch_key(db, keys[k]))
+            return -1;
+    return 1;
+}
+
+int cx_store_record_usage_batch(cx_db *db, const cx_usage_record_t *const *u, int n,
+                                int *duplicate, const char **err)
+{
+    apr_pool_t *p;
+    apr_pool_create(&p, db->pool);
+    memset(duplicate, 0, (size_t)n * sizeof *duplicate);
+    if (cx_db_begin(db))
+        goto fail;
+    int rv = record_usage_multirow(db, p, u, n);
+    if (rv < 0)
+        goto fail;
+    if (rv == 0) {
+        /* Replayed rows among them: start over row by row, skipping their charges. */
+        cx_db_rollback(db);
+        if (cx_db_begin(db) || record_usage_rowwise(db, p, u, n, duplicate))
+            goto fail;
+    }
+    if (cx_db_commit(db))
+        goto fail;
+    apr_pool_destroy(p);
+    return 0;
+fail:
+    *err = db->error;
+    cx_db_rollback(db);
+    apr_pool_destroy(p);
     return -1;
 }
 

@@ -38,6 +38,8 @@ int cx_db_query(cx_db *db, apr_pool_t *p, const char *sql, const char *fmt, cx_r
 /* Statement without a result set; *affected (may be NULL) and *insert_id (may be NULL). */
 int cx_db_exec(cx_db *db, const char *sql, uint64_t *affected, uint64_t *insert_id,
                const char *fmt, ...);
+/* Statement whose n parameters are all strings (e.g. an IN list of request ids). */
+int cx_db_exec_strings(cx_db *db, const char *sql, const char *const *values, int n);
 int cx_db_begin(cx_db *db);
 int cx_db_commit(cx_db *db);
 void cx_db_rollback(cx_db *db);
@@ -109,6 +111,15 @@ typedef struct {
  * set). Returns 0 on success, -1 on error (rolled back). */
 int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
                           const char **err);
+
+/* Several usage rows in ONE transaction (one commit, one log flush for all), with
+ * multi-row INSERTs: every row gets its own ledger debit whose balance_after is what
+ * one transaction per row would have written; each org's balance moves once (locked
+ * in org id order). Rows already recorded (replays) are detected and the batch is
+ * redone row by row without their charges, duplicate[i] set. All or nothing: -1 with
+ * *err means nothing of the batch was written (rolled back). */
+int cx_store_record_usage_batch(cx_db *db, const cx_usage_record_t *const *u, int n,
+                                int *duplicate, const char **err);
 
 int cx_store_balance(cx_db *db, uint64_t org_id, cx_nano_t *balance);
 

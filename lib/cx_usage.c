@@ -388,48 +388,77 @@ int cx_usage_totals(cx_db *db, apr_pool_t *p, const cx_usage_query_t *q, cx_usag
 
 /* ------------------------------------------------------------------ maintenance */
 
-int cx_usage_rollup_add(cx_db *db, const char *request_id)
+/* The three rollups, each fed by one INSERT ... SELECT over the new rows grouped by
+ * the rollup's key. All figures come from the usage rows themselves (same created_at,
+ * same model rule as the migration's backfill), so the rollups cannot drift. */
+static const char *const rollup_sql[3][2] = {
+    {"INSERT INTO usage_rollup_hour (org_id, hour, key_id, model, provider, requests, "
+     "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
+     "SELECT org_id, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00') AS b, key_id, "
+     "COALESCE(served_model, requested_model) AS m, COALESCE(provider, '') AS pr, COUNT(*), "
+     "SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_nano), SUM(charged_nano) "
+     "FROM usage_events WHERE request_id IN (",
+     ") GROUP BY org_id, b, key_id, m, pr "
+     "ON DUPLICATE KEY UPDATE usage_rollup_hour.requests = usage_rollup_hour.requests + VALUES(requests), "
+     "usage_rollup_hour.prompt_tokens = usage_rollup_hour.prompt_tokens + VALUES(prompt_tokens), "
+     "usage_rollup_hour.completion_tokens = usage_rollup_hour.completion_tokens + VALUES(completion_tokens), "
+     "usage_rollup_hour.cost_nano = usage_rollup_hour.cost_nano + VALUES(cost_nano), "
+     "usage_rollup_hour.charged_nano = usage_rollup_hour.charged_nano + VALUES(charged_nano)"},
+    {"INSERT INTO usage_rollup_day (org_id, day, key_id, model, provider, requests, "
+     "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
+     "SELECT org_id, DATE(created_at) AS b, key_id, COALESCE(served_model, requested_model) AS m, "
+     "COALESCE(provider, '') AS pr, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), "
+     "SUM(cost_nano), SUM(charged_nano) FROM usage_events WHERE request_id IN (",
+     ") GROUP BY org_id, b, key_id, m, pr "
+     "ON DUPLICATE KEY UPDATE usage_rollup_day.requests = usage_rollup_day.requests + VALUES(requests), "
+     "usage_rollup_day.prompt_tokens = usage_rollup_day.prompt_tokens + VALUES(prompt_tokens), "
+     "usage_rollup_day.completion_tokens = usage_rollup_day.completion_tokens + VALUES(completion_tokens), "
+     "usage_rollup_day.cost_nano = usage_rollup_day.cost_nano + VALUES(cost_nano), "
+     "usage_rollup_day.charged_nano = usage_rollup_day.charged_nano + VALUES(charged_nano)"},
+    {"INSERT INTO usage_rollup_hour_org (org_id, hour, model, provider, requests, "
+     "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
+     "SELECT org_id, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00') AS b, "
+     "COALESCE(served_model, requested_model) AS m, COALESCE(provider, '') AS pr, COUNT(*), "
+     "SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_nano), SUM(charged_nano) "
+     "FROM usage_events WHERE request_id IN (",
+     ") GROUP BY org_id, b, m, pr "
+     "ON DUPLICATE KEY UPDATE usage_rollup_hour_org.requests = usage_rollup_hour_org.requests + VALUES(requests), "
+     "usage_rollup_hour_org.prompt_tokens = usage_rollup_hour_org.prompt_tokens + VALUES(prompt_tokens), "
+     "usage_rollup_hour_org.completion_tokens = usage_rollup_hour_org.completion_tokens + VALUES(completion_tokens), "
+     "usage_rollup_hour_org.cost_nano = usage_rollup_hour_org.cost_nano + VALUES(cost_nano), "
+     "usage_rollup_hour_org.charged_nano = usage_rollup_hour_org.charged_nano + VALUES(charged_nano)"},
+};
+
+/* Placeholder counts are powers of two (1..64) so a connection prepares at most a
+ * handful of statement texts per rollup. */
+#define ROLLUP_CHUNK_MAX 64
+
+int cx_usage_rollup_add(cx_db *db, const char *const *request_ids, int n)
 {
-    /* All three rows come from the usage row itself (same created_at, same model rule
-     * as the migration's backfill), so the rollups cannot drift from usage_events. */
-    if (cx_db_exec(db,
-                   "INSERT INTO usage_rollup_hour (org_id, hour, key_id, model, provider, requests, "
-                   "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
-                   "SELECT org_id, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00'), key_id, "
-                   "COALESCE(served_model, requested_model), COALESCE(provider, ''), 1, prompt_tokens, "
-                   "completion_tokens, cost_nano, charged_nano FROM usage_events WHERE request_id = ? "
-                   "ON DUPLICATE KEY UPDATE usage_rollup_hour.requests = usage_rollup_hour.requests + 1, "
-                   "usage_rollup_hour.prompt_tokens = usage_rollup_hour.prompt_tokens + VALUES(prompt_tokens), "
-                   "usage_rollup_hour.completion_tokens = usage_rollup_hour.completion_tokens + VALUES(completion_tokens), "
-                   "usage_rollup_hour.cost_nano = usage_rollup_hour.cost_nano + VALUES(cost_nano), "
-                   "usage_rollup_hour.charged_nano = usage_rollup_hour.charged_nano + VALUES(charged_nano)",
-                   NULL, NULL, "s", request_id))
+    apr_pool_t *p;
+    if (apr_pool_create_unmanaged(&p) != APR_SUCCESS)
         return -1;
-    return cx_db_exec(db,
-                      "INSERT INTO usage_rollup_day (org_id, day, key_id, model, provider, requests, "
-                      "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
-                      "SELECT org_id, DATE(created_at), key_id, COALESCE(served_model, requested_model), "
-                      "COALESCE(provider, ''), 1, prompt_tokens, completion_tokens, cost_nano, "
-                      "charged_nano FROM usage_events WHERE request_id = ? "
-                      "ON DUPLICATE KEY UPDATE usage_rollup_day.requests = usage_rollup_day.requests + 1, "
-                      "usage_rollup_day.prompt_tokens = usage_rollup_day.prompt_tokens + VALUES(prompt_tokens), "
-                      "usage_rollup_day.completion_tokens = usage_rollup_day.completion_tokens + VALUES(completion_tokens), "
-                      "usage_rollup_day.cost_nano = usage_rollup_day.cost_nano + VALUES(cost_nano), "
-                      "usage_rollup_day.charged_nano = usage_rollup_day.charged_nano + VALUES(charged_nano)",
-                      NULL, NULL, "s", request_id) ||
-           cx_db_exec(db,
-                      "INSERT INTO usage_rollup_hour_org (org_id, hour, model, provider, requests, "
-                      "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
-                      "SELECT org_id, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00'), "
-                      "COALESCE(served_model, requested_model), COALESCE(provider, ''), 1, prompt_tokens, "
-                      "completion_tokens, cost_nano, charged_nano FROM usage_events WHERE request_id = ? "
-                      "ON DUPLICATE KEY UPDATE usage_rollup_hour_org.requests = usage_rollup_hour_org.requests + 1, "
-                      "usage_rollup_hour_org.prompt_tokens = usage_rollup_hour_org.prompt_tokens + VALUES(prompt_tokens), "
-                      "usage_rollup_hour_org.completion_tokens = usage_rollup_hour_org.completion_tokens + VALUES(completion_tokens), "
-                      "usage_rollup_hour_org.cost_nano = usage_rollup_hour_org.cost_nano + VALUES(cost_nano), "
-                      "usage_rollup_hour_org.charged_nano = usage_rollup_hour_org.charged_nano + VALUES(charged_nano)",
-                      NULL, NULL, "s", request_id)
-               ? -1 : 0;
+    int rv = 0;
+    for (int at = 0; at < n && rv == 0;) {
+        int k = ROLLUP_CHUNK_MAX;
+        while (k > n - at)
+            k /= 2;
+        char *list = apr_palloc(p, (apr_size_t)k * 2);
+        char *o = list;
+        for (int i = 0; i < k; i++) {
+            if (i)
+                *o++ = ',';
+            *o++ = '?';
+        }
+        *o = '\0';
+        for (int r = 0; r < 3 && rv == 0; r++) {
+            const char *sql = apr_pstrcat(p, rollup_sql[r][0], list, rollup_sql[r][1], NULL);
+            rv = cx_db_exec_strings(db, sql, request_ids + at, k);
+        }
+        at += k;
+    }
+    apr_pool_destroy(p);
+    return rv;
 }
 
 int cx_usage_rollup_rebuild(cx_db *db, uint64_t org_id)

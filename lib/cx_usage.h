@@ -55,9 +55,10 @@ int cx_group_parse(const char *s, cx_group_t *out);
 int cx_usage_query_direct(cx_db *db, apr_pool_t *p, const cx_usage_query_t *q,
                           apr_array_header_t **rows /* cx_usage_row_t */, const char **err);
 
-/* Add the usage row of request_id to the rollups. Called by cx_store_record_usage
- * inside the transaction that inserts the row, so both commit or neither. */
-int cx_usage_rollup_add(cx_db *db, const char *request_id);
+/* Add the usage rows of request_ids (n of them, all just inserted) to the rollups.
+ * Called by cx_store_record_usage and cx_store_record_usage_batch inside the
+ * transaction that inserts the rows, so both commit or neither. */
+int cx_usage_rollup_add(cx_db *db, const char *const *request_ids, int n);
 
 /* Recompute the rollups of org_id (0 = every organization) from usage_events, in one
  * transaction: for repairs, and to build rollups for rows loaded in bulk (bench/).

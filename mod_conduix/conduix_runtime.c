@@ -48,6 +48,7 @@ struct conduix_runtime {
     cx_http_pool *http;
     apr_time_t spool_next_check;        /* guarded by lock */
     struct conduix_settings_cache *settings;   /* org governance settings */
+    conduix_usage_queue_t *usage_queue; /* NULL: request threads write usage rows */
 };
 
 /* ------------------------------------------------------------ database pool */
@@ -86,7 +87,11 @@ cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r)
     for (int i = 0; i < DB_ACQUIRE_TRIES; i++) {
         apr_status_t rv = apr_reslist_acquire(rt->dbs, &res);
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CX0102: no database connection available");
+            /* r is NULL when the usage writer thread asks. */
+            if (r)
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CX0102: no database connection available");
+            else
+                ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->server, "CX0102: no database connection available");
             return NULL;
         }
         cx_db *db = res;
@@ -97,7 +102,10 @@ cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r)
             return db;
         apr_reslist_invalidate(rt->dbs, db);
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CX0104: every pooled database connection was dead");
+    if (r)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CX0104: every pooled database connection was dead");
+    else
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->server, "CX0104: every pooled database connection was dead");
     return NULL;
 }
 
@@ -272,6 +280,14 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
     cx_db *db = conduix_db_acquire(rt, r);
     cx_key_record_t rec;
     int found = db ? cx_store_lookup_key(db, r->pool, hash, &rec) : -1;
+    /* Pooled connections the server closed (restart, wait_timeout) are only found out
+     * by using them: drop each and ask again, until a connection answers. After a
+     * restart every idle connection of the pool is stale, hence the bound. */
+    for (int retry = 0; found < 0 && db && !cx_db_ok(db) && retry < CONDUIX_DB_STALE_RETRIES; retry++) {
+        conduix_db_release(rt, db);
+        db = conduix_db_acquire(rt, r);
+        found = db ? cx_store_lookup_key(db, r->pool, hash, &rec) : -1;
+    }
     if (found < 0 && db)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CX0120: key lookup failed: %s", cx_db_error(db));
     conduix_db_release(rt, db);
@@ -333,6 +349,11 @@ void conduix_key_cache_charge(conduix_runtime_t *rt, uint64_t org_id, cx_nano_t 
             e->rec.org_balance_nano -= amount;
     }
     apr_thread_mutex_unlock(rt->lock);
+}
+
+conduix_usage_queue_t *conduix_runtime_usage_queue(conduix_runtime_t *rt)
+{
+    return rt->usage_queue;
 }
 
 cx_http_pool *conduix_http_pool(conduix_runtime_t *rt)
@@ -403,5 +424,7 @@ conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
         else
             apr_reslist_timeout_set(rt->dbs, apr_time_from_sec(10));
     }
+    /* Last, so that its exit-time drain runs while the database pool still exists. */
+    rt->usage_queue = conduix_usage_queue_create(pchild, s, rt);
     return rt;
 }

@@ -78,6 +78,8 @@ int conduix_conf_int(int v, int dflt);
 /* ---- per-child runtime (conduix_runtime.c) ---- */
 conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
                                           conduix_server_conf_t *conf);
+/* r may be NULL (threads without a request log against the server). */
+#define CONDUIX_DB_STALE_RETRIES 32   /* more than a child's pool holds */
 cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r);
 void conduix_db_release(conduix_runtime_t *rt, cx_db *db);
 /* The current catalog snapshot, held until r's pool is cleaned up. */
@@ -92,6 +94,12 @@ cx_http_pool *conduix_http_pool(conduix_runtime_t *rt);
 /* Record a usage row after the response: to the database, or to the spool when the
  * database cannot take it; replays the spool once the database is back. */
 void conduix_usage_record(conduix_runtime_t *rt, request_rec *r, const cx_usage_record_t *u);
+/* The per-child usage queue and its writer thread (conduix_usage.c); NULL when no
+ * thread could be started. */
+typedef struct conduix_usage_queue conduix_usage_queue_t;
+conduix_usage_queue_t *conduix_usage_queue_create(apr_pool_t *pchild, server_rec *s,
+                                                  conduix_runtime_t *rt);
+conduix_usage_queue_t *conduix_runtime_usage_queue(conduix_runtime_t *rt);
 conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt);
 /* Spool bookkeeping: "due" is true at most every few seconds, and at once after this
  * child spooled a row, so healthy children look for spool files rarely. */

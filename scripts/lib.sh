@@ -311,6 +311,10 @@ cx_mariadb_start() {
     if [[ "${CX_MARIADB_FAST:-0}" == 1 ]]; then
         opts+=(--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --innodb-doublewrite=0)
     fi
+    # Extra server options, e.g. a production-sized buffer pool (bench/run).
+    local -a extra=()
+    [[ -z "${CX_MARIADB_EXTRA_OPTS:-}" ]] || read -r -a extra <<<"$CX_MARIADB_EXTRA_OPTS"
+    opts+=("${extra[@]}")
     rm -f "$pidf"
     mkdir -p "$dir/tmp"
     printf '%s\n' "$sock" >"$dir/socket.path"

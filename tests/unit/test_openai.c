@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cx_json.h"
+#include "cx_jparse.h"
 #include "cx_openai.h"
 
 static apr_pool_t *pool;
@@ -211,15 +212,16 @@ START_TEST(test_rewrite_response_golden)
 }
 END_TEST
 
-START_TEST(test_rewrite_response_whitespace_is_compacted)
+START_TEST(test_rewrite_response_whitespace_is_kept)
 {
+    /* OpenAI pretty-prints its answers: they are relayed as written, "model" aside. */
     const char *body = "{\n  \"id\": \"x\",\n  \"model\": \"up\",\n  \"choices\": [],\n"
                        "  \"usage\": {\"prompt_tokens\": 5, \"completion_tokens\": 7}\n}\n";
     cx_usage_t u = {0};
     apr_size_t len = 0;
     char *out = cx_openai_rewrite_response(pool, body, strlen(body), "req", &u, &len);
-    assert_bytes(out, len, "{\"id\":\"x\",\"model\":\"req\",\"choices\":[],"
-                 "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7}}");
+    assert_bytes(out, len, "{\n  \"id\": \"x\",\n  \"model\": \"req\",\n  \"choices\": [],\n"
+                 "  \"usage\": {\"prompt_tokens\": 5, \"completion_tokens\": 7}\n}\n");
     ck_assert_int_eq(u.have, 1);
     ck_assert_uint_eq(u.prompt_tokens, 5);
     ck_assert_uint_eq(u.completion_tokens, 7);
@@ -491,12 +493,13 @@ START_TEST(test_stream_unicode_survives)
     ck_assert_uint_eq(json_string_length(content), strlen("h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x8e\x89"));
 
     /* JSON escapes a client must decode identically: quotes, backslashes,
-     * newlines, tabs, control characters; '/' and U+2028 stay raw. */
+     * newlines, tabs, control characters, "\/" and raw U+2028. The chunk is relayed
+     * as the upstream wrote it (only "model" changes), escapes included. */
     const char *ctl = CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{\"content\":"
         "\"a\\\"b\\\\c\\nd\\te\\/f\\u001fg\xe2\x80\xa8h\"},\"finish_reason\":null}]}";
     ck_assert_int_eq(chunk(&st, ctl, &out, &n), CX_CHUNK_FORWARD);
     assert_bytes(out, n, CHUNK_HEAD("gemini-2.5-flash") "\"choices\":[{\"index\":0,\"delta\":{\"content\":"
-        "\"a\\\"b\\\\c\\nd\\te/f\\u001Fg\xe2\x80\xa8h\"},\"finish_reason\":null}]}");
+        "\"a\\\"b\\\\c\\nd\\te\\/f\\u001fg\xe2\x80\xa8h\"},\"finish_reason\":null}]}");
     back = J(out);
     content = json_object_get(json_object_get(json_array_get(
         json_object_get(back, "choices"), 0), "delta"), "content");
@@ -659,6 +662,292 @@ START_TEST(test_parse_error_garbage)
 }
 END_TEST
 
+/* ------------------------------------------- fast path == jansson reference */
+
+/* Both rewrites of one document agree: both refuse it, or both produce documents
+ * that decode to the same JSON, with the same usage and the same action. */
+static void assert_same_response(const char *body, apr_size_t blen)
+{
+    cx_usage_t uf = {0}, ut = {0};
+    apr_size_t lf = 0, lt = 0;
+    char *f = cx_openai_rewrite_response(pool, body, blen, "req/m\xc3\xa9\"x", &uf, &lf);
+    char *t = cx_openai_rewrite_response_tree(pool, body, blen, "req/m\xc3\xa9\"x", &ut, &lt);
+    ck_assert_msg((f == NULL) == (t == NULL), "fast %s, tree %s: %.*s", f ? "accepts" : "refuses",
+                  t ? "accepts" : "refuses", (int)blen, body);
+    ck_assert_int_eq(uf.have, ut.have);
+    ck_assert_uint_eq(uf.prompt_tokens, ut.prompt_tokens);
+    ck_assert_uint_eq(uf.completion_tokens, ut.completion_tokens);
+    if (f) {
+        json_t *jf = json_loadb(f, lf, JSON_ALLOW_NUL, NULL);
+        json_t *jt = json_loadb(t, lt, JSON_ALLOW_NUL, NULL);
+        ck_assert_msg(jf && jt && json_equal(jf, jt), "differ:\n fast %.*s\n tree %.*s", (int)lf, f,
+                      (int)lt, t);
+        json_decref(jf);
+        json_decref(jt);
+    }
+}
+
+static void assert_same_chunk(const char *data, apr_size_t dlen, int wants_usage)
+{
+    cx_openai_stream_t sf = {.requested_model = "m", .client_wants_usage = wants_usage};
+    cx_openai_stream_t stt = sf;
+    const char *of, *ot;
+    apr_size_t lf, lt;
+    cx_chunk_action_t af = cx_openai_stream_chunk(pool, &sf, data, dlen, &of, &lf);
+    cx_chunk_action_t at = cx_openai_stream_chunk_tree(pool, &stt, data, dlen, &ot, &lt);
+    ck_assert_msg(af == at, "action %d vs %d: %.*s", af, at, (int)dlen, data);
+    ck_assert_uint_eq(sf.chunks, stt.chunks);
+    ck_assert_int_eq(sf.usage.have, stt.usage.have);
+    ck_assert_uint_eq(sf.usage.prompt_tokens, stt.usage.prompt_tokens);
+    ck_assert_uint_eq(sf.usage.completion_tokens, stt.usage.completion_tokens);
+    if (af == CX_CHUNK_FORWARD) {
+        json_t *jf = json_loadb(of, lf, JSON_ALLOW_NUL, NULL);
+        json_t *jt = json_loadb(ot, lt, JSON_ALLOW_NUL, NULL);
+        ck_assert_msg((jf == NULL) == (jt == NULL), "decodable differs: %.*s", (int)dlen, data);
+        if (jf)
+            ck_assert_msg(json_equal(jf, jt), "differ:\n fast %.*s\n tree %.*s", (int)lf, of,
+                          (int)lt, ot);
+        else
+            ck_assert_msg(lf == lt && !memcmp(of, ot, lf), "pass-through differs");
+        json_decref(jf);
+        json_decref(jt);
+    }
+}
+
+static const char *const corpus[] = {
+    "{}",
+    "{\"model\":\"up\"}",
+    " \t\r\n{ \"model\" : \"up\" , \"usage\" : { \"prompt_tokens\" : 1 , \"completion_tokens\" : 2 } } \n",
+    "{\"usage\":null}",
+    "{\"usage\":null,\"model\":\"x\"}",
+    "{\"model\":\"x\",\"usage\":null}",
+    "{\"a\":1,\"usage\":null,\"b\":2}",
+    "{\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4},\"choices\":[]}",
+    "{\"choices\":[],\"usage\":{\"prompt_tokens\":3}}",
+    "{\"choices\":[ ],\"usage\":{}}",
+    "{\"choices\":[1],\"usage\":{\"completion_tokens\":4}}",
+    "{\"choices\":[],\"usage\":7}",
+    "{\"usage\":{\"prompt_tokens\":1,\"prompt_tokens\":9}}",
+    "{\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":2.0}}",
+    "{\"usage\":{\"prompt_tokens\":123456789012345678,\"completion_tokens\":0}}",
+    "{\"usage\":{\"prompt_tokens\":1234567890123456789}}",
+    "{\"usage\":{\"prompt_tokens\":99999999999999999999}}",
+    "{\"usage\":{\"prompt_tokens\":1e3}}",
+    "{\"x\":1E400}",
+    "{\"x\":-0.0,\"y\":0.1,\"z\":123.456e-7}",
+    "{\"model\":null}",
+    "{\"model\":{\"model\":\"inner\"}}",
+    "{\"model\":\"a\",\"model\":\"b\"}",
+    "{\"usage\":1,\"usage\":null}",
+    "{\"mod\\u0065l\":\"x\"}",
+    "{\"k\\u0000\":1}",
+    "{\"a\":{\"k\\u0000\":1}}",
+    "{\"s\":\"nul \\u0000 inside\"}",
+    "{\"s\":\"\\ud83c\\udf89\"}",
+    "{\"s\":\"\\ud83c\"}",
+    "{\"s\":\"\\udf89x\"}",
+    "{\"s\":\"\xc3\xa9\xe4\xb8\x96\xf0\x9f\x8e\x89\"}",
+    "{\"s\":\"\xc0\xaf\"}",
+    "{\"s\":\"\xed\xa0\x80\"}",
+    "{\"s\":\"\xf4\x90\x80\x80\"}",
+    "{\"s\":\"\xe4\xb8\"}",
+    "{\"s\":\"tab\there\"}",
+    "{\"s\":\"bad \\x escape\"}",
+    "{\"s\":\"\\u12G4\"}",
+    "{\"error\":{\"message\":\"boom\"}}",
+    "{\"error\":\"boom\",\"model\":\"x\"}",
+    "{\"error\":null,\"model\":\"x\"}",
+    "{\"error\":[1]}",
+    "{\"a\":[1,2,{\"b\":[true,false,null]}],\"c\":{}}",
+    "{\"a\":[1,]}",
+    "{\"a\":1,}",
+    "{\"a\" 1}",
+    "{\"a\":01}",
+    "{\"a\":1.}",
+    "{\"a\":-}",
+    "{\"a\":tru}",
+    "{\"a\":1}x",
+    "{\"a\":1}{}",
+    "[1,2]",
+    "\"str\"",
+    "",
+    "   ",
+    "{",
+    "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+};
+
+START_TEST(test_fast_path_matches_jansson)
+{
+    for (size_t i = 0; i < sizeof corpus / sizeof corpus[0]; i++) {
+        assert_same_response(corpus[i], strlen(corpus[i]));
+        assert_same_chunk(corpus[i], strlen(corpus[i]), 0);
+        assert_same_chunk(corpus[i], strlen(corpus[i]), 1);
+    }
+    /* Embedded NUL bytes in the buffer (not escaped) are not JSON. */
+    static const char nul[] = "{\"a\":\"x\0y\"}";
+    assert_same_response(nul, sizeof nul - 1);
+    assert_same_chunk(nul, sizeof nul - 1, 0);
+}
+END_TEST
+
+START_TEST(test_fast_path_matches_jansson_mutated)
+{
+    /* Real documents with random byte edits: whatever the edit, both paths agree. */
+    static const char *const seeds[] = {
+        RESP_A "\"gpt-4o-mini-2024-07-18\"" RESP_B,
+        CHUNK_HEAD("up") "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"h\xc3\xa9 \\\"q\\\"\"},"
+            "\"finish_reason\":null}],\"usage\":null}",
+        CHUNK_HEAD("up") "\"choices\":[],\"usage\":" USAGE_OBJ "}",
+    };
+    static const char alphabet[] = "{}[]\",:0123456789.-eE \\utrfnl\xc3\xa9\x80";
+    unsigned seed = 12345;
+    for (int iter = 0; iter < 6000; iter++) {
+        const char *src = seeds[iter % 3];
+        apr_size_t n = strlen(src);
+        char *buf = apr_pmemdup(pool, src, n + 1);
+        int edits = 1 + iter % 3;
+        for (int e = 0; e < edits; e++) {
+            seed = seed * 1103515245u + 12345u;
+            apr_size_t at = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            buf[at] = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+        }
+        assert_same_response(buf, n);
+        assert_same_chunk(buf, n, iter & 1);
+    }
+}
+END_TEST
+
+START_TEST(test_fast_dump_matches_jansson)
+{
+    /* cx_json_dump's own writer gives jansson's bytes, whatever the document. */
+    static const char *const docs[] = {
+        "{}", "[]", "[[],{},[{}]]",
+        "{\"a\":1,\"b\":-9223372036854775807,\"c\":0,\"d\":[true,false,null]}",
+        "{\"r\":[0.1,0.7,-0.0,1.0,2.5,1e300,-1e-300,123456789.125,1e21,1e-7,3.14159265358979,"
+        "9007199254740993.0,0.30000000000000004,5e-324,1.7976931348623157e308,100.0,1e15,1e16]}",
+        "{\"s\":\"plain\",\"q\":\"a\\\"b\\\\c/d\",\"c\":\"\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\","
+        "\"u\":\"h\xc3\xa9 \xe4\xb8\x96 \xf0\x9f\x8e\x89 \xe2\x80\xa8\",\"nul\":\"x\\u0000y\"}",
+        "{\"key \\\"quoted\\\"\\n\":1,\"\xc3\xa9\":2,\"z\":3,\"a\":4}",
+        "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"hi\"}]}],\"temperature\":0.2,\"max_tokens\":100,\"stream\":true,"
+        "\"stream_options\":{\"include_usage\":true},\"tools\":[{\"type\":\"function\",\"function\":"
+        "{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"properties\":{}}}}]}",
+    };
+    static const size_t flags[] = {
+        JSON_COMPACT | JSON_REAL_PRECISION(15), JSON_COMPACT | JSON_REAL_PRECISION(17),
+        JSON_COMPACT, JSON_COMPACT | JSON_REAL_PRECISION(3),
+        JSON_INDENT(2) | JSON_REAL_PRECISION(15), JSON_COMPACT | JSON_SORT_KEYS,
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        json_t *j = json_loads(docs[i], JSON_ALLOW_NUL, NULL);
+        ck_assert_msg(j != NULL, "bad test JSON %zu", i);
+        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+            apr_size_t fl, jl;
+            char *fast = cx_json_dump_flags(pool, j, flags[f], &fl);
+            char *ref = cx_json_dump_jansson(pool, j, flags[f], &jl);
+            ck_assert_ptr_nonnull(fast);
+            ck_assert_ptr_nonnull(ref);
+            ck_assert_msg(fl == jl && !memcmp(fast, ref, fl), "doc %zu flags %zx:\n fast %s\n  ref %s",
+                          i, flags[f], fast, ref);
+        }
+        json_decref(j);
+    }
+    /* Built values (not from the parser): reals of every magnitude. */
+    json_t *a = json_array();
+    double v = 1.0;
+    for (int i = 0; i < 700; i++) {
+        json_array_append_new(a, json_real(v));
+        json_array_append_new(a, json_real(-v / 3.0));
+        json_array_append_new(a, json_integer((json_int_t)(i * 7919) - 100000));
+        v *= (i % 2) ? 10.0 : 0.37;
+        if (v > 1e300 || v < 1e-300)
+            v = 1.0 + i;
+    }
+    apr_size_t fl, jl;
+    char *fast = cx_json_dump_flags(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(17), &fl);
+    char *ref = cx_json_dump_jansson(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(17), &jl);
+    ck_assert_msg(fl == jl && !memcmp(fast, ref, fl), "reals differ");
+    fast = cx_json_dump_flags(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(15), &fl);
+    ref = cx_json_dump_jansson(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(15), &jl);
+    ck_assert_msg(fl == jl && !memcmp(fast, ref, fl), "reals differ (15)");
+    json_decref(a);
+    /* A bare scalar is jansson's business (it refuses it without JSON_ENCODE_ANY). */
+    json_t *str = json_string("x");
+    ck_assert_ptr_null(cx_json_dump(pool, str, NULL));
+    json_decref(str);
+}
+END_TEST
+
+/* cx_jparse either declines or builds exactly jansson's tree (same types, values,
+ * member order), and never accepts what jansson refuses. */
+static void assert_parse_like_jansson(const char *buf, apr_size_t len)
+{
+    json_t *fast = cx_jparse(buf, len);
+    json_t *ref = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+    if (fast) {
+        ck_assert_msg(ref != NULL, "fast parser accepted what jansson refuses: %.*s", (int)len, buf);
+        ck_assert_msg(json_equal(fast, ref), "trees differ: %.*s", (int)len, buf);
+        /* member order too: the dumps must be identical */
+        char *a = json_dumps(fast, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        char *b = json_dumps(ref, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        ck_assert_str_eq(a, b);
+        free(a);
+        free(b);
+    }
+    json_decref(fast);
+    json_decref(ref);
+}
+
+START_TEST(test_fast_parser_matches_jansson)
+{
+    static const char *const docs[] = {
+        REQ_HEAD "}",
+        "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Line 1\\nLine \\\"2\\\" \\\\ "
+        "\\/ \\b\\f\\r\\t \\u00e9\\u4e16\\ud83c\\udf89 \xc3\xa9\xe4\xb8\x96\xf0\x9f\x8e\x89 end\"}],"
+        "\"temperature\":0.2,\"top_p\":1,\"n\":1,\"seed\":-42,\"max_tokens\":100,\"stream\":false,"
+        "\"stop\":null,\"logit_bias\":{\"50256\":-100},\"x\":[1.5e3,-2E-2,0.0,-0,1e308,4.9e-324,1e-400]}",
+        "{}", "[]", "[[],{}]", " \n\t{ \"a\" : [ 1 , 2 ] } \r\n",
+        "{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"b\":2}}", "{\"s\":\"\\u0000\"}", "{\"\\u0000\":1}",
+        "{\"s\":\"\\ud83c\"}", "{\"s\":\"\\udf89\"}", "{\"s\":\"\\ud83c\\u0041\"}", "{\"s\":\"\\uZZZZ\"}",
+        "{\"i\":123456789012345678}", "{\"i\":-123456789012345678}", "{\"i\":1234567890123456789}",
+        "{\"i\":99999999999999999999}", "{\"r\":1e400}", "{\"r\":-1e400}",
+        "{\"r\":0.1234567890123456789012345678901234567890123456789012345678901234567890}",
+        "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":+1}",
+        "{\"a\":tru}", "{\"a\":nul}", "{\"a\":1,}", "[1,]", "{\"a\" 1}", "{a:1}", "{\"a\":1}x",
+        "\"str\"", "1", "null", "", "  ", "{\"s\":\"tab\there\"}", "{\"s\":\"\xc0\xaf\"}",
+        "{\"s\":\"\xed\xa0\x80\"}", "{\"s\":\"\xe4\xb8\"}", "{\"k\xc3\xa9y\":\"v\"}",
+        "{\"long key that does not fit the small buffer of the parser at all, no, it is longer than "
+        "one hundred and twenty-eight bytes, which is the size of that buffer\":1}",
+        "{\"esc\\\"key\":1,\"esc\\\"key2\":2}", "{\"a\\nb\":1,\"a\\u000ab\":2}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        assert_parse_like_jansson(docs[i], strlen(docs[i]));
+    static const char nul[] = "{\"a\":\"x\0y\"}";
+    assert_parse_like_jansson(nul, sizeof nul - 1);
+    /* The parser takes the ordinary request itself (not declining it). */
+    json_t *j = cx_jparse(docs[1], strlen(docs[1]));
+    ck_assert_ptr_nonnull(j);
+    json_decref(j);
+
+    /* Mutations of a real request: whatever the edit, never a different answer. */
+    static const char alphabet[] = "{}[]\",:0123456789.-eE \\utrfnl/\xc3\xa9\x80";
+    unsigned seed = 777;
+    for (int iter = 0; iter < 8000; iter++) {
+        const char *src = docs[iter % 2];
+        apr_size_t n = strlen(src);
+        char *buf = apr_pmemdup(pool, src, n + 1);
+        for (int e = 0; e <= iter % 3; e++) {
+            seed = seed * 1103515245u + 12345u;
+            apr_size_t at = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            buf[at] = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+        }
+        assert_parse_like_jansson(buf, n);
+    }
+}
+END_TEST
+
 static Suite *openai_suite(void)
 {
     Suite *s = suite_create("cx_openai");
@@ -669,7 +958,7 @@ static Suite *openai_suite(void)
     tcase_add_test(tc, test_upstream_body_stream_keeps_other_stream_options);
     tcase_add_test(tc, test_client_wants_usage);
     tcase_add_test(tc, test_rewrite_response_golden);
-    tcase_add_test(tc, test_rewrite_response_whitespace_is_compacted);
+    tcase_add_test(tc, test_rewrite_response_whitespace_is_kept);
     tcase_add_test(tc, test_rewrite_response_without_usage);
     tcase_add_test(tc, test_rewrite_response_rejects_non_json);
     tcase_add_test(tc, test_rewrite_response_unicode);
@@ -680,6 +969,10 @@ static Suite *openai_suite(void)
     tcase_add_test(tc, test_stream_done_error_and_non_json);
     tcase_add_test(tc, test_stream_sequence);
     tcase_add_test(tc, test_stream_unicode_survives);
+    tcase_add_test(tc, test_fast_path_matches_jansson);
+    tcase_add_test(tc, test_fast_path_matches_jansson_mutated);
+    tcase_add_test(tc, test_fast_dump_matches_jansson);
+    tcase_add_test(tc, test_fast_parser_matches_jansson);
     tcase_add_test(tc, test_stream_empty_content);
     tcase_add_test(tc, test_stream_tool_call_fragments);
     tcase_add_test(tc, test_parse_error_openai_envelope);
