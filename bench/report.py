@@ -17,14 +17,19 @@ LEVERS = {
     "on": ["auth (SHA-256 key lookup, per-child cache, ConduixKeyCacheTTL 5 s)",
            "request validation (full OpenAI schema check)",
            "catalog resolve (per-child snapshot)",
+           "model allowlist (on the model and every fallback)",
+           "rate limit (sliding window in shared memory; limit far above the load)",
+           "region filter (key without a region: every provider passes)",
+           "spend caps: key daily/monthly and org daily/monthly (shared counters)",
            "wallet check (live key)",
+           "PII redaction (key pii_mode=redact: every message string scanned)",
+           "response cache lookup (bench requests are not temperature 0: never a hit)",
+           "circuit breaker and provider budget checks per attempt (shared memory)",
            "upstream body rewrite (model id)",
            "response rewrite (model echo, usage read)",
-           "usage row + ledger debit in one transaction, after the response"],
-    "not in this tree yet": ["model allowlist enforcement", "rate limit", "spend caps",
-                             "PII redaction", "circuit breakers", "response cache"],
+           "usage row + ledger debit + rollups, batched, after the response"],
     "key settings": "allowed_models=[gpt-4o-mini, llama-3.3-70b-versatile, deepseek-chat], "
-                    "rate_limit_rpm=100000000 (stored; enforced once the governance levers land)",
+                    "rate_limit_rpm=100000000, pii_mode=redact, spend caps 1e7/1e8 credits",
 }
 
 TARGETS = ["direct", "proxy", "conduix"]
