@@ -30,7 +30,7 @@ int cxa_page_providers(cxa_t *c)
         const char *name = cx_table_get(&prov, i, "name");
         const char *budget_s = cx_table_get(&prov, i, "monthly_budget_nano"), *err;
         cx_nano_t spend = 0;
-        if (cx_budget_spend_from_usage(c->db, name, apr_time_now(), &spend, &err))
+        if (cx_budget_spend_from_usage(c->db, name, apr_time_now(), NULL, &spend, &err))
             return -1;
         total += spend;
         cxa_set(c, apr_pstrcat(c->pool, pfx, "spend", NULL), cx_nano_format_short(c->pool, spend));

@@ -201,8 +201,8 @@ int cx_budget_load(cx_db *db, apr_pool_t *p, apr_array_header_t **budgets,
     return 0;
 }
 
-int cx_budget_spend_from_usage(cx_db *db, const char *provider, apr_time_t t, cx_nano_t *spend,
-                               const char **err)
+int cx_budget_spend_from_usage(cx_db *db, const char *provider, apr_time_t t,
+                               const char *exclude_request_id, cx_nano_t *spend, const char **err)
 {
     apr_pool_t *p;
     if (apr_pool_create_unmanaged(&p) != APR_SUCCESS) {
@@ -220,8 +220,9 @@ int cx_budget_spend_from_usage(cx_db *db, const char *provider, apr_time_t t, cx
         " AS CHAR)"
         " FROM usage_events u JOIN model_deployments d"
         "   ON d.model_id = u.served_model AND d.provider = u.provider"
-        " WHERE u.provider = ? AND u.cache_hit = 0 AND u.created_at >= ? AND u.created_at < ?",
-        "sss", &rows, provider, from, to);
+        " WHERE u.provider = ? AND u.cache_hit = 0 AND u.created_at >= ? AND u.created_at < ?"
+        " AND u.request_id <> ?",
+        "ssss", &rows, provider, from, to, exclude_request_id ? exclude_request_id : "");
     if (rv || rows.rows->nelts != 1 || !cell(&rows, 0, 0)) {
         *err = rv ? cx_db_error(db) : "no result";
         apr_pool_destroy(p);

@@ -68,9 +68,10 @@ int cx_budget_load(cx_db *db, apr_pool_t *p, apr_array_header_t **budgets /* cx_
                    apr_array_header_t **targets /* cx_alert_target_t */,
                    apr_array_header_t **skipped /* const char * */, const char **err);
 
-/* The provider's spend in t's month, from usage_events. */
-int cx_budget_spend_from_usage(cx_db *db, const char *provider, apr_time_t t, cx_nano_t *spend,
-                               const char **err);
+/* The provider's spend in t's month, from usage_events, leaving out the row of
+ * exclude_request_id (NULL: none; see cx_cap_spend_from_usage). */
+int cx_budget_spend_from_usage(cx_db *db, const char *provider, apr_time_t t,
+                               const char *exclude_request_id, cx_nano_t *spend, const char **err);
 
 /* Record that an alert goes out; *inserted = 0 when it was already sent. */
 int cx_budget_alert_record(cx_db *db, const cx_budget_alert_t *a, int *inserted, const char **err);

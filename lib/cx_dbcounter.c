@@ -49,8 +49,9 @@ cx_state_rc cx_dbcounter_add(const cx_state *st, const char *key, int64_t delta,
     if (rc != CX_STATE_NOTFOUND)
         return rc;
     rc = seed_or_read(st, key, ttl, seed, baton, value, seeded, &lost);
-    if (rc != CX_STATE_OK || !lost)
-        return rc;   /* our own seed already holds delta */
-    /* Whether the winner's query saw our row is unknowable: count it (see header). */
+    if (rc != CX_STATE_OK)
+        return rc;
+    /* Our own seed left our row out; whether another request's rebuild saw it is
+     * unknowable. Count it either way (see header). */
     return cx_state_counter_add(st, key, delta, CX_STATE_NO_LIMIT, ttl, 0, value);
 }

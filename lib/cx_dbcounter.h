@@ -8,12 +8,13 @@
  * database by a seed function, once: counter_seed lets exactly one rebuilt
  * value in, and everyone else reads that one.
  *
- * Adding follows the record: the caller writes its usage row first, then adds
- * the amount. When the counter is absent at that moment, the seed (which already
- * includes the row) is the new value. When another request rebuilt the counter
- * in the meantime, nobody can tell whether its query saw the row, so the amount
- * is added anyway: while a counter is being rebuilt a charge may be counted
- * twice, never lost. Caps and budgets stay on the safe side. */
+ * Adding follows the record: the caller has handed its usage row to the writer
+ * (which may or may not have committed it yet), then adds the amount. When the
+ * counter is absent at that moment, the caller's seed leaves its own row out and
+ * the amount is added on top. When another request rebuilt the counter in the
+ * meantime, nobody can tell whether its query saw the row, so the amount is added
+ * anyway: while a counter is being rebuilt a charge may be counted twice, never
+ * lost. Caps and budgets stay on the safe side. */
 #ifndef CX_DBCOUNTER_H
 #define CX_DBCOUNTER_H
 

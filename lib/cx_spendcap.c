@@ -116,8 +116,8 @@ const char *cx_cap_scope_name(cx_cap_scope_t scope)
     return scope == CX_CAP_KEY ? "API key" : "organization";
 }
 
-int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t, cx_nano_t *spend,
-                            const char **err)
+int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t,
+                            const char *exclude_request_id, cx_nano_t *spend, const char **err)
 {
     apr_pool_t *p;
     if (apr_pool_create_unmanaged(&p) != APR_SUCCESS) {
@@ -130,11 +130,11 @@ int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t, cx_nano_
     /* Both columns lead an index with created_at: (org_id, created_at), (key_id, created_at). */
     int rv = c->scope == CX_CAP_KEY
         ? cx_db_query(db, p, "SELECT CAST(COALESCE(SUM(charged_nano), 0) AS CHAR) FROM usage_events "
-                      "WHERE key_id = ? AND created_at >= ? AND created_at < ?", "uss", &rows,
-                      c->id, from, to)
+                      "WHERE key_id = ? AND created_at >= ? AND created_at < ? AND request_id <> ?",
+                      "usss", &rows, c->id, from, to, exclude_request_id ? exclude_request_id : "")
         : cx_db_query(db, p, "SELECT CAST(COALESCE(SUM(charged_nano), 0) AS CHAR) FROM usage_events "
-                      "WHERE org_id = ? AND created_at >= ? AND created_at < ?", "uss", &rows,
-                      c->id, from, to);
+                      "WHERE org_id = ? AND created_at >= ? AND created_at < ? AND request_id <> ?",
+                      "usss", &rows, c->id, from, to, exclude_request_id ? exclude_request_id : "");
     const char **row = rv == 0 && rows.rows->nelts == 1 ? APR_ARRAY_IDX(rows.rows, 0, const char **) : NULL;
     if (!row || !row[0]) {
         *err = rv ? cx_db_error(db) : "no result";

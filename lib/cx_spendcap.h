@@ -73,9 +73,11 @@ cx_nano_t cx_cap_parse_stored(const char *text, int *malformed);
 const char *cx_cap_period_name(cx_cap_period_t period);
 const char *cx_cap_scope_name(cx_cap_scope_t scope);
 
-/* What the org (key_id 0) or the key paid in the period holding t, from usage_events. */
-int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t, cx_nano_t *spend,
-                            const char **err);
+/* What the org (key_id 0) or the key paid in the period holding t, from usage_events,
+ * leaving out the row of exclude_request_id (NULL: none) — a request adding its own
+ * charge after a rebuild adds it itself, whether or not its row is written yet. */
+int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t,
+                            const char *exclude_request_id, cx_nano_t *spend, const char **err);
 
 /* ---- the wallet ----
  * The credit check must see every charge, whichever child or node made it, without a

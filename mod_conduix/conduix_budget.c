@@ -170,6 +170,7 @@ typedef struct {
     conduix_req_t *ctx;
     const char *provider;
     apr_time_t now;
+    const char *exclude;   /* the request adding its own cost: left out of a rebuild */
 } spend_seed_t;
 
 static int spend_from_usage(void *baton, int64_t *value)
@@ -181,7 +182,7 @@ static int spend_from_usage(void *baton, int64_t *value)
         return -1;
     const char *err;
     cx_nano_t from_db = 0;
-    int rv = cx_budget_spend_from_usage(db, b->provider, b->now, &from_db, &err);
+    int rv = cx_budget_spend_from_usage(db, b->provider, b->now, b->exclude, &from_db, &err);
     if (rv)
         CX_RLOG(APLOG_ERR, b->r, b->ctx, "CX0712", "spend of %s not rebuilt from usage: %s",
                 b->provider, err);
@@ -205,7 +206,7 @@ int conduix_budget_capped(request_rec *r, conduix_req_t *ctx, const cx_provider_
     cx_provider_budget_t *b = budget_of(r, ctx, prov->name);
     if (!b || !b->hard_cap)
         return 0;
-    spend_seed_t seed = {r, ctx, prov->name, apr_time_now()};
+    spend_seed_t seed = {r, ctx, prov->name, apr_time_now(), NULL};
     const char *key = spend_key(r->pool, prov->name, cx_budget_month(r->pool, seed.now));
     int64_t spend = 0;
     int seeded = 0;
@@ -320,12 +321,13 @@ static int budget_log_transaction(request_rec *r)
     if (cost <= 0)
         return DECLINED;
 
-    spend_seed_t seed = {r, ctx, u->provider, apr_time_now()};
+    spend_seed_t seed = {r, ctx, u->provider, apr_time_now(), ctx->request_id};
     const char *month = cx_budget_month(r->pool, seed.now);
     const char *key = spend_key(r->pool, u->provider, month);
     int64_t spend = 0;
     int seeded = 0;
-    /* The usage row is already written, so a rebuild includes this request. */
+    /* A rebuild leaves this request's row out (the usage writer may not have written
+     * it yet); cx_dbcounter_add then adds the cost itself. */
     cx_state_rc rc = cx_dbcounter_add(st, key, cost, SPEND_TTL, spend_from_usage, &seed, &spend,
                                       &seeded);
     if (rc != CX_STATE_OK) {

@@ -31,6 +31,7 @@ typedef struct {
     conduix_req_t *ctx;
     const cx_cap_t *cap;
     apr_time_t t;
+    const char *exclude;   /* the request adding its own charge: left out of a rebuild */
 } seed_baton_t;
 
 static const char *cap_what(apr_pool_t *p, const cx_cap_t *c)
@@ -48,7 +49,7 @@ static int seed_from_usage(void *baton, int64_t *value)
         return -1;
     const char *err;
     cx_nano_t spend = 0;
-    int rv = cx_cap_spend_from_usage(db, b->cap, b->t, &spend, &err);
+    int rv = cx_cap_spend_from_usage(db, b->cap, b->t, b->exclude, &spend, &err);
     if (rv)
         CX_RLOG(APLOG_ERR, b->r, b->ctx, "CX0530", "%s spend not read from usage: %s",
                 cap_what(b->r->pool, b->cap), err);
@@ -60,7 +61,7 @@ static int seed_from_usage(void *baton, int64_t *value)
 int conduix_spend_current(request_rec *r, conduix_req_t *ctx, const cx_cap_t *cap, apr_time_t now,
                           cx_nano_t *spend)
 {
-    seed_baton_t b = {r, ctx, cap, now};
+    seed_baton_t b = {r, ctx, cap, now, NULL};
     const cx_state *st = conduix_shared_state();
     if (!st)
         return seed_from_usage(&b, spend);   /* exact, one query per capped period */
@@ -215,7 +216,7 @@ static int spend_log_transaction(request_rec *r)
     apr_array_header_t *caps = v;
     for (int i = 0; caps && i < caps->nelts; i++) {
         const cx_cap_t *cap = &APR_ARRAY_IDX(caps, i, cx_cap_t);
-        seed_baton_t b = {r, ctx, cap, now};
+        seed_baton_t b = {r, ctx, cap, now, ctx->request_id};
         int64_t after = 0;
         int seeded = 0;
         cx_state_rc rc = cx_dbcounter_add(st, cx_cap_counter_key(r->pool, cap, now),
@@ -236,6 +237,6 @@ void conduix_spend_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_child_init(wallet_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    /* After mod_conduix's own log_transaction (APR_HOOK_MIDDLE) wrote the row. */
+    /* After mod_conduix's own log_transaction (APR_HOOK_MIDDLE) queued the row. */
     ap_hook_log_transaction(spend_log_transaction, NULL, NULL, APR_HOOK_LAST);
 }
