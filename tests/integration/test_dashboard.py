@@ -669,7 +669,8 @@ def test_operator_grants_credits_and_sets_provider_budgets(dash, account, db):
         assert db.query("SELECT monthly_budget_nano FROM providers WHERE name='xai'")[0][
             "monthly_budget_nano"] == 1500 * 10**9
         page = d.get("/providers").text
-        assert 'id="provider-xai"' in page and "not reported" in page and "% of 1500.00" in page
+        assert 'id="provider-xai"' in page and "% of 1500.00" in page
+        assert re.search(r'<tr id="provider-xai">.*?<td class="breaker" data-state="[a-z-]+">', page, re.S)
         assert d.post("/providers/update", {"provider": "nope'--"}).status_code == 404
     finally:
         db.execute("UPDATE providers SET monthly_budget_nano=%s, hard_cap=%s WHERE name='xai'",
