@@ -3,11 +3,13 @@
  * SSRF guard the gateway applies before every BYO call (cx_ssrf_check_url: every
  * literal or resolved address must be public unless the platform setting
  * byo_allow_networks names its network, the dashboard's mirror of the
- * ConduixByoAllowNetworks directive) and cx_byo_add. The credential is stored the way
- * the gateway sends it (Bearer token) and is never shown back, logged or audited. */
+ * ConduixByoAllowNetworks directive) and cx_byo_add. The credential is stored sealed
+ * (AES-256-GCM, lib/cx_seal.h, key from CONDUIX_SECRET_KEY_FILE) and is never shown
+ * back, logged or audited. */
 #include "admin.h"
 #include "cx_byo.h"
 #include "cx_json.h"
+#include "cx_log.h"
 #include "cx_ssrf.h"
 
 #include <apr_strings.h>
@@ -205,7 +207,18 @@ int cxa_page_byo_add(cxa_t *c)
     const char *err;
     if (cx_db_begin(c->db))
         return -1;
-    if (cx_byo_add(c->db, c->pool, &b, &id, &err)) {
+    /* The credential is stored sealed with the gateway's key (CONDUIX_SECRET_KEY_FILE,
+     * set by SetEnv; the same file as ConduixSecretKeyFile). */
+    cx_seal_key_t *key = NULL;
+    const char *key_path = getenv("CONDUIX_SECRET_KEY_FILE");
+    if (credential && *credential && (!key_path || !*key_path || cx_seal_key_load(c->pool, key_path, &key, &err))) {
+        cx_log(CX_LOG_ERR, c->request_id, "CXA0310", "BYO credential cannot be sealed: %s",
+               key_path && *key_path ? err : "CONDUIX_SECRET_KEY_FILE is not set");
+        cx_db_rollback(c->db);
+        return byo_fail(c, 503, "The endpoint was not added: the dashboard has no key to encrypt its "
+                                "credential with. Ask the operator to configure CONDUIX_SECRET_KEY_FILE.");
+    }
+    if (cx_byo_add(c->db, c->pool, &b, key, &id, &err)) {
         cx_db_rollback(c->db);
         return byo_fail(c, 422, apr_psprintf(c->pool, "The endpoint was not added: %s.", err));
     }

@@ -3,10 +3,12 @@
  * cache hits excluded, the figure the gateway rebuilds its shared counter from), the
  * budget alerts already sent (provider_budget_alerts), the hard-cap switch, and the
  * alert webhooks of budget_alert_webhooks (checked by cx_alert_url_check, as the
- * gateway checks them). Circuit breakers live in the gateway's shared memory inside
- * httpd, which a CGI process cannot read, so their column is a labelled placeholder.
+ * gateway checks them), and each provider's circuit breaker as the gateway last
+ * reported it (provider_breaker_state: the live breakers are in httpd's shared
+ * memory, which a CGI cannot read, so the gateway writes every transition there).
  * Changes are audited as operator actions. */
 #include "admin.h"
+#include "cx_breaker_store.h"
 #include "cx_budget.h"
 #include "cx_json.h"
 
@@ -17,9 +19,10 @@
 
 int cxa_page_providers(cxa_t *c)
 {
-    cx_table_t prov, sent, hooks;
+    cx_table_t prov, sent, hooks, breakers;
     const char *month = cx_budget_month(c->pool, apr_time_now());
     if (cx_admin_providers(c->db, c->pool, &prov) ||
+        cx_admin_breaker_states(c->db, c->pool, &breakers) ||
         cx_admin_budget_alerts_sent(c->db, c->pool, month, &sent) ||
         cx_admin_alert_webhooks(c->db, c->pool, &hooks))
         return -1;
@@ -54,6 +57,17 @@ int cxa_page_providers(cxa_t *c)
             alerts = alerts ? apr_pstrcat(c->pool, alerts, " · ", one, NULL) : one;
         }
         cxa_set(c, apr_pstrcat(c->pool, pfx, "alerts_sent", NULL), alerts);
+        /* The breaker as last reported; no row = no transition since the table
+         * exists, i.e. closed. */
+        for (int k = 0; k < breakers.rows->nelts; k++) {
+            if (strcmp(cx_table_get(&breakers, k, "provider"), name))
+                continue;
+            static const char *const fields[] = {"state", "failures", "opened_at", "open_until",
+                                                 "updated_at", "reported_at", "open_over"};
+            for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+                cxa_set(c, apr_pstrcat(c->pool, pfx, "breaker.", fields[f], NULL),
+                        cx_table_get(&breakers, k, fields[f]));
+        }
     }
     cxa_set_table(c, "Webhooks", &hooks);
     cxa_set(c, "ProvidersTotalSpend", cx_nano_format_short(c->pool, total));

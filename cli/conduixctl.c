@@ -48,6 +48,9 @@ static const char usage_text[] =
     "          [--region US|EU|APAC] [--models JSON]\n"
     "  byo-list --org ID\n"
     "  byo-remove --org ID --slug SLUG\n"
+    "  byo-reseal   (encrypts credentials stored before sealing)\n"
+    "    byo-add and byo-reseal need the 32-byte key: --secret-key-file PATH or\n"
+    "    CONDUIX_SECRET_KEY_FILE (the gateway's ConduixSecretKeyFile)\n"
     "  usage --org ID [--from T] [--to T] [--bucket day|hour] [--group-by model|key|provider]\n"
     "        [--key ID] [--direct] [--repeat N]   (T: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n"
     "  usage-rebuild-rollups [--org ID]\n"
@@ -404,8 +407,24 @@ static int cmd_org_set(cx_db *db, const opts_t *o)
     return 0;
 }
 
+/* The key that seals BYO credentials: --secret-key-file, else CONDUIX_SECRET_KEY_FILE. */
+static const cx_seal_key_t *seal_key(const opts_t *o)
+{
+    const char *path = opt(o, "--secret-key-file");
+    if (!path)
+        path = getenv("CONDUIX_SECRET_KEY_FILE");
+    if (!path || !*path)
+        die("no secret key: give --secret-key-file PATH or set CONDUIX_SECRET_KEY_FILE");
+    cx_seal_key_t *key;
+    const char *err;
+    if (cx_seal_key_load(pool, path, &key, &err))
+        die("%s", err);
+    return key;
+}
+
 /* BYO endpoints. The credential is read from a variable or a file, never from the
- * command line (where ps and shell history would show it), and never printed. */
+ * command line (where ps and shell history would show it), and never printed. It is
+ * stored sealed (lib/cx_seal.h). */
 static int cmd_byo_add(cx_db *db, const opts_t *o)
 {
     cx_byo_t b = {0};
@@ -424,12 +443,26 @@ static int cmd_byo_add(cx_db *db, const opts_t *o)
     }
     const char *err;
     uint64_t id;
-    if (cx_byo_add(db, pool, &b, &id, &err))
+    if (cx_byo_add(db, pool, &b, b.credential && *b.credential ? seal_key(o) : NULL, &id, &err))
         die("%s", err);
     cx_store_audit(db, b.org_id, "operator", 0, "conduixctl", NULL, NULL, "byo.create",
                    apr_psprintf(pool, "byo:%s", b.slug),
                    apr_psprintf(pool, "{\"base_url\":%s}", cx_json_quote(pool, b.base_url)));
     printf("%llu\n", (unsigned long long)id);
+    return 0;
+}
+
+static int cmd_byo_reseal(cx_db *db, const opts_t *o)
+{
+    const cx_seal_key_t *key = seal_key(o);
+    int count = 0;
+    const char *err;
+    if (cx_byo_reseal(db, pool, key, &count, &err))
+        die("%s", err);
+    if (count)
+        cx_store_audit(db, 0, "operator", 0, "conduixctl", NULL, NULL, "byo.reseal", "byo_endpoints",
+                       apr_psprintf(pool, "{\"sealed\":%d}", count));
+    printf("%d credential(s) sealed\n", count);
     return 0;
 }
 
@@ -582,6 +615,7 @@ int main(int argc, char **argv)
         {"key-set", cmd_key_set},           {"org-set", cmd_org_set},
         {"byo-add", cmd_byo_add},
         {"byo-list", cmd_byo_list},         {"byo-remove", cmd_byo_remove},
+        {"byo-reseal", cmd_byo_reseal},
         {"usage", cmd_usage},
         {"usage-rebuild-rollups", cmd_usage_rebuild},
         {"dashboard-token", cmd_dashboard_token},

@@ -77,7 +77,48 @@ int cx_byo_lookup(cx_db *db, apr_pool_t *p, uint64_t org_id, const char *slug, c
     return 1;
 }
 
-int cx_byo_add(cx_db *db, apr_pool_t *p, const cx_byo_t *b, uint64_t *id, const char **err)
+/* Binds a sealed credential to its row: copied into another row it does not open. */
+static const char *credential_aad(apr_pool_t *p, uint64_t org_id, const char *slug)
+{
+    return apr_psprintf(p, "byo_endpoints:%" APR_UINT64_T_FMT ":%s", (apr_uint64_t)org_id, slug);
+}
+
+cx_seal_rc cx_byo_open_credential(apr_pool_t *p, const cx_seal_key_t *key, const cx_byo_t *b,
+                                  const char **plain, const char **err)
+{
+    return cx_unseal(p, key, credential_aad(p, b->org_id, b->slug), b->credential, plain, err);
+}
+
+int cx_byo_reseal(cx_db *db, apr_pool_t *p, const cx_seal_key_t *key, int *count, const char **err)
+{
+    cx_rows_t rows;
+    *count = 0;
+    if (cx_db_query(db, p, "SELECT id, org_id, slug, credential FROM byo_endpoints "
+                    "WHERE credential IS NOT NULL AND credential <> '' AND credential NOT LIKE 'v1:%' "
+                    "ORDER BY id", "", &rows)) {
+        *err = apr_pstrdup(p, cx_db_error(db));
+        return -1;
+    }
+    for (int i = 0; i < rows.rows->nelts; i++) {
+        const char **row = APR_ARRAY_IDX(rows.rows, i, const char **);
+        const char *sealed = cx_seal(p, key, credential_aad(p, strtoull(row[1], NULL, 10), row[2]),
+                                     row[3], err);
+        if (!sealed)
+            return -1;
+        uint64_t affected = 0;
+        /* Only if the row still holds what was read (no race with a change). */
+        if (cx_db_exec(db, "UPDATE byo_endpoints SET credential = ? WHERE id = ? AND credential = ?",
+                       &affected, NULL, "sus", sealed, strtoull(row[0], NULL, 10), row[3])) {
+            *err = apr_pstrdup(p, cx_db_error(db));
+            return -1;
+        }
+        *count += (int)affected;
+    }
+    return 0;
+}
+
+int cx_byo_add(cx_db *db, apr_pool_t *p, const cx_byo_t *b, const cx_seal_key_t *key, uint64_t *id,
+               const char **err)
 {
     if (!cx_byo_valid_slug(b->slug)) {
         *err = "the slug must be 1-64 characters of a-z, 0-9, - and _";
@@ -110,11 +151,22 @@ int cx_byo_add(cx_db *db, apr_pool_t *p, const cx_byo_t *b, uint64_t *id, const 
             return -1;
         }
     }
+    const char *sealed = NULL;
+    if (b->credential && *b->credential) {
+        if (!key) {
+            *err = "no secret key to encrypt the credential with (ConduixSecretKeyFile / "
+                   "CONDUIX_SECRET_KEY_FILE)";
+            return -1;
+        }
+        sealed = cx_seal(p, key, credential_aad(p, b->org_id, b->slug), b->credential, err);
+        if (!sealed)
+            return -1;
+    }
     size_t n = strlen(b->base_url);
     const char *url = apr_pstrndup(p, b->base_url, b->base_url[n - 1] == '/' ? n - 1 : n);
     if (cx_db_exec(db, "INSERT INTO byo_endpoints (org_id, slug, base_url, credential, region, models) "
                        "VALUES (?, ?, ?, ?, ?, ?)", NULL, id, "ussss" "s",
-                   b->org_id, b->slug, url, b->credential, region, b->models)) {
+                   b->org_id, b->slug, url, sealed, region, b->models)) {
         const char *dberr = cx_db_error(db);
         *err = strstr(dberr, "Duplicate") ? apr_psprintf(p, "the organization already has an endpoint '%s'", b->slug)
              : strstr(dberr, "foreign key") ? "no such organization"

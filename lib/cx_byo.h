@@ -10,6 +10,7 @@
 #include <apr_tables.h>
 
 #include "cx_catalog.h"
+#include "cx_seal.h"
 #include "cx_store.h"
 
 typedef struct {
@@ -17,7 +18,9 @@ typedef struct {
     uint64_t org_id;
     const char *slug;
     const char *base_url;       /* no trailing slash */
-    const char *credential;     /* secret; NULL when the endpoint needs none */
+    const char *credential;     /* as stored: sealed (cx_seal.h) or legacy plaintext;
+                                 * NULL when the endpoint needs none. Opened only by
+                                 * cx_byo_open_credential, when the request is built. */
     const char *region;
     const char *models;         /* JSON array text, or NULL = any model id */
     int enabled;
@@ -37,8 +40,20 @@ int cx_byo_serves(apr_pool_t *p, const cx_byo_t *b, const char *model);
 int cx_byo_lookup(cx_db *db, apr_pool_t *p, uint64_t org_id, const char *slug, cx_byo_t *out);
 
 /* Add one; base_url must be http(s) without credentials, models NULL or a JSON array
- * of strings, region US/EU/APAC. Returns 0, or -1 with *err. */
-int cx_byo_add(cx_db *db, apr_pool_t *p, const cx_byo_t *b, uint64_t *id, const char **err);
+ * of strings, region US/EU/APAC. b->credential is the plaintext secret: it is stored
+ * sealed with key (required when there is a credential; an empty one is none).
+ * Returns 0, or -1 with *err. */
+int cx_byo_add(cx_db *db, apr_pool_t *p, const cx_byo_t *b, const cx_seal_key_t *key, uint64_t *id,
+               const char **err);
+
+/* The plaintext credential of b (as cx_byo_lookup read it), for the upstream request
+ * only: never log or show it. CX_SEAL_LEGACY for a row stored before sealing. */
+cx_seal_rc cx_byo_open_credential(apr_pool_t *p, const cx_seal_key_t *key, const cx_byo_t *b,
+                                  const char **plain, const char **err);
+
+/* Seal every legacy plaintext credential with key (conduixctl byo-reseal). *count is
+ * how many rows were sealed. Returns 0, or -1 with *err. */
+int cx_byo_reseal(cx_db *db, apr_pool_t *p, const cx_seal_key_t *key, int *count, const char **err);
 
 /* Every endpoint of the org (credentials left out), by slug. */
 int cx_byo_list(cx_db *db, apr_pool_t *p, uint64_t org_id, apr_array_header_t **out /* cx_byo_t */,

@@ -87,6 +87,8 @@ int conduix_provider_admit(request_rec *r, conduix_req_t *ctx, const cx_provider
             if (rc == CX_STATE_OK) {
                 CX_RLOG(APLOG_NOTICE, r, ctx, "CX0703", "circuit for %s half-open: this request is "
                         "the probe", prov->name);
+                if (cur.state != next.state)
+                    conduix_budget_queue_breaker(r, ctx, prov->name, cur.state, &next, now);
                 return 1;
             }
             if (rc != CX_STATE_CONFLICT)
@@ -125,6 +127,8 @@ void conduix_provider_report(request_rec *r, conduix_req_t *ctx, const cx_provid
                     cx_state_rc_name(rc));
             return;
         }
+        if (next.state != cur.state)
+            conduix_budget_queue_breaker(r, ctx, prov->name, cur.state, &next, now);
         if (next.state == CX_BREAKER_OPEN && cur.state != CX_BREAKER_OPEN)
             CX_RLOG(APLOG_WARNING, r, ctx, "CX0705", "circuit for %s opened for %d s after %s",
                     prov->name, (int)apr_time_sec(bc.open_for),

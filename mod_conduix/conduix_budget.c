@@ -12,8 +12,13 @@
  * then recorded in provider_budget_alerts (unique per provider, month and
  * threshold, so a restart that lost the shared state does not resend). Only the
  * request that recorded the row queues the webhook posts. A background thread per
- * child sends them: nothing here ever waits for a webhook. */
+ * child sends them: nothing here ever waits for a webhook.
+ *
+ * The same thread writes circuit-breaker transitions to the database
+ * (provider_breaker_state, for the dashboard): conduix_breaker.c queues them, so
+ * no request waits for that write either. */
 #include "conduix_resilience.h"
+#include "cx_breaker_store.h"
 #include "cx_budget.h"
 #include "cx_dbcounter.h"
 
@@ -44,6 +49,12 @@ typedef struct {
     char *body;
     size_t body_len;
     char *what;                           /* for logs: "openai 80% (slack)" */
+    /* A breaker transition to record instead (url and body NULL). */
+    conduix_runtime_t *rt;
+    char *provider;
+    cx_breaker_state_t from;
+    cx_breaker_t to;
+    apr_time_t at;
 } alert_job_t;
 
 static struct {
@@ -223,7 +234,29 @@ static void free_job(alert_job_t *job)
     free(job->url);
     free(job->body);
     free(job->what);
+    free(job->provider);
     free(job);
+}
+
+void conduix_budget_queue_breaker(request_rec *r, conduix_req_t *ctx, const char *provider,
+                                  cx_breaker_state_t from, const cx_breaker_t *to, apr_time_t at)
+{
+    alert_job_t *job = calloc(1, sizeof *job);
+    if (job) {
+        job->rt = ctx->conf->runtime;
+        job->provider = strdup(provider);
+        job->from = from;
+        job->to = *to;
+        job->at = at;
+    }
+    if (!job || !job->provider || !job->rt || !B.queue ||
+        apr_queue_trypush(B.queue, job) != APR_SUCCESS) {
+        CX_RLOG(APLOG_WARNING, r, ctx, "CX0707", "breaker of %s now %s: not reported to the "
+                "database (the background queue is full or stopped)", provider,
+                cx_breaker_state_name(to->state));
+        if (job)
+            free_job(job);
+    }
 }
 
 static void queue_alert(request_rec *r, conduix_req_t *ctx, const cx_alert_target_t *t,
@@ -380,6 +413,30 @@ static void send_job(apr_pool_t *p, cx_http_pool *hp, const alert_job_t *job)
     }
 }
 
+/* A breaker transition into provider_breaker_state; a lost one is logged, never
+ * retried for long: the next transition overwrites it anyway. */
+static void record_breaker(apr_pool_t *p, const alert_job_t *job)
+{
+    const char *err = "no database connection";
+    int rv = -1;
+    for (int attempt = 0; rv != 0 && attempt < CONDUIX_DB_STALE_RETRIES; attempt++) {
+        cx_db *db = conduix_db_acquire(job->rt, NULL);
+        if (!db)
+            break;
+        rv = cx_breaker_store_transition(db, job->provider, job->from, &job->to, job->at, &err);
+        if (rv)
+            err = apr_pstrdup(p, err);
+        int stale = rv != 0 && !cx_db_ok(db);
+        conduix_db_release(job->rt, db);
+        if (!stale)
+            break;   /* only a dead pooled connection is worth another one */
+    }
+    if (rv)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, B.server, "CX0708: breaker of %s (%s -> %s) not "
+                     "recorded in the database: %s", job->provider, cx_breaker_state_name(job->from),
+                     cx_breaker_state_name(job->to.state), err);
+}
+
 static void *APR_THREAD_FUNC alert_sender(apr_thread_t *thd, void *data)
 {
     /* An unmanaged pool: this thread never allocates from the child's pools,
@@ -398,7 +455,10 @@ static void *APR_THREAD_FUNC alert_sender(apr_thread_t *thd, void *data)
         alert_job_t *job = v;
         apr_pool_t *jp;
         apr_pool_create(&jp, tp);
-        send_job(jp, hp, job);
+        if (job->provider)
+            record_breaker(jp, job);
+        else
+            send_job(jp, hp, job);
         apr_pool_destroy(jp);
         free_job(job);
     }
@@ -443,8 +503,9 @@ static void budget_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     /* Registered after the thread exists, so it runs before the pool frees what
-     * the thread uses. */
-    apr_pool_cleanup_register(pchild, NULL, stop_sender, apr_pool_cleanup_null);
+     * the thread uses; a pre-cleanup, so it also runs before pchild's subpools (the
+     * database pool the breaker reports use) are destroyed. */
+    apr_pool_pre_cleanup_register(pchild, NULL, stop_sender);
 }
 
 void conduix_budget_register_hooks(apr_pool_t *p)

@@ -71,6 +71,7 @@ void *conduix_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     /* A vhost's ConduixBudgetAlert lines replace the main server's. */
     c->budget_alerts = add->budget_alerts->nelts ? add->budget_alerts : base->budget_alerts;
     c->jwt_secret_file = add->jwt_secret_file ? add->jwt_secret_file : base->jwt_secret_file;
+    c->secret_key_file = add->secret_key_file ? add->secret_key_file : base->secret_key_file;
     return c;
 }
 
@@ -294,6 +295,17 @@ static const char *set_budget_alert(cmd_parms *cmd, void *dummy, const char *for
     return NULL;
 }
 
+/* Read in post_config, while httpd is root (lib/cx_seal.h). */
+static const char *set_secret_key_file(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    if (!*arg)
+        return apr_psprintf(cmd->pool, "%s needs the path of the 32-byte key file", cmd->cmd->name);
+    sconf(cmd)->secret_key_file = ap_server_root_relative(cmd->pool, arg);
+    if (!sconf(cmd)->secret_key_file)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path", cmd->cmd->name, arg);
+    return NULL;
+}
+
 /* The file is read in post_config (conduix_jwt_post_config), while httpd is root. */
 static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy, const char *arg)
 {
@@ -347,5 +359,7 @@ const command_rec conduix_cmds[] = {
                   "slack|teams and an http(s) webhook URL for provider budget alerts (repeatable)"),
     AP_INIT_TAKE1(CONDUIX_JWT_SECRET_FILE, set_jwt_secret_file, NULL, RSRC_CONF,
                   "File with the dashboard JWT secret (at least 32 bytes); enables /api/usage"),
+    AP_INIT_TAKE1(CONDUIX_SECRET_KEY_FILE, set_secret_key_file, NULL, RSRC_CONF,
+                  "File with the 32-byte key that seals BYO endpoint credentials"),
     {NULL}
 };

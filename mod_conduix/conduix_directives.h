@@ -23,5 +23,6 @@
 #define CONDUIX_CACHE_MAX_ENTRY_SIZE "ConduixCacheMaxEntrySize"
 #define CONDUIX_BUDGET_ALERT       "ConduixBudgetAlert"
 #define CONDUIX_JWT_SECRET_FILE    "ConduixJWTSecretFile"
+#define CONDUIX_SECRET_KEY_FILE    "ConduixSecretKeyFile"
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "mod_conduix.h"
 #include "cx_state.h"
+#include "cx_breaker.h"
 #include "cx_budget.h"
 
 #include <jansson.h>
@@ -37,6 +38,10 @@ typedef struct {
 } conduix_alert_conf_t;
 /* 1 when prov has a hard cap and this month's spend reached its budget. */
 int conduix_budget_capped(request_rec *r, conduix_req_t *ctx, const cx_provider_t *prov);
+/* Queue a breaker transition (made at `at`) for the background thread, which writes
+ * it to provider_breaker_state; never waits for the database. */
+void conduix_budget_queue_breaker(request_rec *r, conduix_req_t *ctx, const char *provider,
+                                  cx_breaker_state_t from, const cx_breaker_t *to, apr_time_t at);
 void conduix_budget_register_hooks(apr_pool_t *p);
 
 /* ---- response cache (conduix_cache.c) ---- */

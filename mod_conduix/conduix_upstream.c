@@ -107,6 +107,22 @@ conduix_upstream_t *conduix_upstream_prepare(request_rec *r, conduix_req_t *ctx,
     APR_ARRAY_PUSH(u->headers, const char *) = stream ? "Accept: text/event-stream" : "Accept: application/json";
     APR_ARRAY_PUSH(u->headers, const char *) = apr_pstrcat(p, "X-Request-Id: ", ctx->request_id, NULL);
 
+    if (dep->provider->byo && credential && *credential) {
+        /* Sealed at rest: opened here, for this request's header only. */
+        cx_byo_t view = {.org_id = ctx->key.org_id, .slug = dep->provider->name + 4,
+                         .credential = credential};
+        const char *why;
+        if (cx_byo_open_credential(p, ctx->conf->seal_key, &view, &credential, &why) == CX_SEAL_REFUSED) {
+            CX_RLOG(APLOG_ERR, r, ctx, "CX0322", "credential of BYO endpoint %s cannot be opened: %s",
+                    dep->provider->name, why);
+            refuse(refusal, 500, "api_error", "byo_credential_unavailable",
+                   apr_psprintf(p, "The credential of the BYO endpoint '%s' cannot be decrypted by "
+                                "this gateway; the operator must configure its secret key.",
+                                dep->provider->name), NULL);
+            return NULL;
+        }
+    }
+
     const char *err = NULL, *param = NULL;
     char *body = NULL;
     switch (u->format) {

@@ -10,6 +10,7 @@
 #include "conduix_resilience.h"
 #include "cx_log.h"
 #include "cx_price.h"
+#include "cx_seal.h"
 
 #include <ap_mpm.h>
 #include <http_core.h>
@@ -105,6 +106,15 @@ static int conduix_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         if (jwt_err) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, "CX0008: ConduixJWTSecretFile: %s", jwt_err);
             return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (conf->secret_key_file) {
+            cx_seal_key_t *key;
+            const char *key_err;
+            if (cx_seal_key_load(pconf, conf->secret_key_file, &key, &key_err)) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, vs, "CX0009: ConduixSecretKeyFile: %s", key_err);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+            conf->seal_key = key;
         }
     }
     ap_add_version_component(pconf, "mod_conduix/" CONDUIX_VERSION);

@@ -59,6 +59,8 @@ typedef struct {
     const char *jwt_secret_file;  /* ConduixJWTSecretFile; NULL = /api/usage disabled */
     const unsigned char *jwt_secret;  /* read in post_config (as root), never logged */
     apr_size_t jwt_secret_len;
+    const char *secret_key_file;  /* ConduixSecretKeyFile: opens sealed BYO credentials */
+    const struct cx_seal_key_t *seal_key;   /* read in post_config (as root); NULL = none */
 } conduix_server_conf_t;
 
 /* Effective values after defaults. */

@@ -465,6 +465,17 @@ cx_dashboard_protect() {
     fi
 }
 
+# cx_secret_key_ensure PATH: the 32-byte key that seals BYO credentials in the
+# database (ConduixSecretKeyFile, conduixctl and the dashboard CGI use the same file):
+# random, created once, readable by root and the httpd group only.
+cx_secret_key_ensure() {
+    local f="$1"
+    if [[ ! -s "$f" ]]; then
+        (umask 077; head -c 32 /dev/urandom >"$f") || { cx_err "cannot write $f"; return 1; }
+    fi
+    cx_dashboard_protect "$f" 640
+}
+
 # cx_dashboard_prepare HTTPD_DIR DSN: the dashboard's private files under
 # HTTPD_DIR/dashboard (database password), readable by the
 # CGI (httpd user) and nobody else. Prints the CGI's DSN: the password moved to
@@ -567,6 +578,11 @@ Group $CX_HTTPD_GROUP"
         chown "$CX_HTTPD_USER:$CX_HTTPD_GROUP" "$jwt_secret"
     fi
 
+    # BYO credential key: one per database, so every httpd and conduixctl share it
+    # (CONDUIX_SECRET_KEY_FILE names it; default: next to jwt.secret).
+    local seal_key="${CONDUIX_SECRET_KEY_FILE:-$dir/secret.key}"
+    cx_secret_key_ensure "$seal_key" || return 1
+
     local prov_block="" name url cred
     while read -r name url cred; do
         [[ -n "$name" ]] || continue
@@ -600,6 +616,7 @@ ScriptAlias /dashboard \"$CX_ROOT/admin-cgi/conduix-admin\"
     LimitRequestBody 65536
     SetEnv CONDUIX_DB_DSN \"$dash_dsn\"
     SetEnv CONDUIX_TEMPLATE_DIR \"$CX_ROOT/templates\"
+    SetEnv CONDUIX_SECRET_KEY_FILE \"$seal_key\"
 </Location>"
 
     cat >"$conf" <<EOF
@@ -668,6 +685,7 @@ ${c}ConduixKeyCacheTTL 5
 ${c}ConduixJWTSecretFile "$jwt_secret"
 # The dashboard CGI signs its tokens with the same secret.
 SetEnv CONDUIX_JWT_SECRET_FILE "$jwt_secret"
+${c}ConduixSecretKeyFile "$seal_key"
 
 # --- Dashboard: conduix-admin CGI (ClearSilver templates) ---------------------
 # CONDUIX-DASHBOARD-BEGIN

@@ -5,7 +5,7 @@
     <p class="muted">Platform-wide. What each provider bills for <?cs var:Month ?> (UTC; tokens at list price, cache hits excluded): <strong><?cs var:ProvidersTotalSpend ?></strong> credits in total.</p>
   </div>
 </div>
-<div class="flash flash-info" id="breaker-note"><strong>Circuit breakers:</strong> live breaker state is kept in the gateway's shared memory inside httpd and is not readable by the dashboard process; the Breaker column stays “not reported” until the gateway exposes a status endpoint.</div>
+<div class="flash flash-info" id="breaker-note"><strong>Circuit breakers</strong> as reported by the gateway: each transition (opened, half-open probe, closed) is written to the database just after it happens, with the gateway's time of the transition (UTC) and when the report arrived. A provider with no report has been closed since reporting began; a gateway restart that cleared its shared memory closes every breaker without a report.</div>
 <section class="card flush">
   <table class="table" id="providers">
     <thead><tr><th>Provider</th><th>Region</th><th class="num">Requests</th><th class="num">Spend (MTD)</th><th>Budget use</th><th>Alerts sent</th><th>Hard cap</th><th>Breaker</th><th></th></tr></thead>
@@ -18,7 +18,7 @@
       <td><?cs if:p.budget ?><meter min="0" max="100" low="70" high="90" optimum="0" value="<?cs var:p.pct_meter ?>"><?cs var:p.pct ?>%</meter> <span class="sub"><?cs var:p.pct ?>% of <?cs var:p.budget ?></span><?cs else ?><span class="muted">no budget</span><?cs /if ?></td>
       <td><?cs if:p.alerts_sent ?><?cs var:p.alerts_sent ?><?cs else ?><span class="muted">none</span><?cs /if ?></td>
       <td><?cs if:p.hard_cap == "1" ?><?cs if:p.capped == "1" ?><span class="badge revoked">capped: routed around</span><?cs else ?><span class="badge warn">on</span><?cs /if ?><?cs else ?><span class="muted">off</span><?cs /if ?></td>
-      <td><span class="badge unknown" title="Breaker state is not reported to the dashboard yet">not reported</span></td>
+      <td class="breaker" data-state="<?cs if:p.breaker.state ?><?cs var:p.breaker.state ?><?cs else ?>closed<?cs /if ?>"><?cs if:p.breaker.state == "open" ?><span class="badge revoked">open</span><div class="sub">since <?cs var:p.breaker.opened_at ?> UTC after <?cs var:p.breaker.failures ?> failure(s)</div><div class="sub"><?cs if:p.breaker.open_over == "1" ?>open period ended <?cs var:p.breaker.open_until ?>: the next request probes<?cs else ?>until <?cs var:p.breaker.open_until ?> UTC<?cs /if ?></div><?cs elif:p.breaker.state == "half-open" ?><span class="badge warn">half-open</span><div class="sub">probing since <?cs var:p.breaker.updated_at ?> UTC</div><?cs elif:p.breaker.state ?><span class="badge yes">closed</span><div class="sub">since <?cs var:p.breaker.updated_at ?> UTC</div><?cs else ?><span class="badge yes">closed</span><div class="sub">no transition reported</div><?cs /if ?><?cs if:p.breaker.reported_at ?><div class="sub muted">reported <?cs var:p.breaker.reported_at ?> UTC</div><?cs /if ?></td>
       <td class="actions">
         <details class="edit">
           <summary class="btn btn-ghost btn-sm">Edit</summary>

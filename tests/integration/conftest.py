@@ -61,6 +61,10 @@ def stack(request: pytest.FixtureRequest):
     if missing:
         pytest.exit("integration prerequisites missing:\n  " + "\n  ".join(missing), returncode=3)
     root = harness.make_tempdir("cx-it-")
+    # One BYO credential key for the database: every httpd (cx_httpd_conf) and conduixctl
+    # of this run find it through CONDUIX_SECRET_KEY_FILE.
+    os.environ["CONDUIX_SECRET_KEY_FILE"] = str(root / "secret.key")
+    harness.lib("cx_secret_key_ensure", str(root / "secret.key"))
     mariadb = MariaDB(root / "mysql")
     sim = Simulator(root / "sim")
     ok = False

@@ -10,7 +10,9 @@ through the same check the gateway calls."""
 
 from __future__ import annotations
 
+import base64
 import os
+import time
 import socket
 
 import pytest
@@ -79,6 +81,51 @@ def _forbidden(r, what: str | None = None) -> dict:
     if what:
         assert what in err["message"], err["message"]
     return err
+
+
+def test_byo_credential_is_sealed_at_rest_and_legacy_rows_are_resealed(byo_gw, ctl, sim, db,
+                                                                         org_factory, key_factory):
+    org = org_factory("5")
+    key = key_factory(org)
+    assert _add(ctl, org, "sealed", sim.url("openai"), '["llama-3.1-8b"]').returncode == 0
+    stored = db.scalar("SELECT credential FROM byo_endpoints WHERE org_id=%s AND slug='sealed'", (org,))
+    assert stored.startswith("v1:") and SECRET not in stored
+    assert base64.b64decode(stored[3:]).find(SECRET.encode()) < 0
+    r = byo_gw.chat(key, model="byo:sealed/llama-3.1-8b", content="sealed")
+    assert r.status_code == 200, r.text[:300]
+    assert sim.last("openai")["headers"]["authorization"] == "Bearer " + SECRET
+
+    # a sealed value moved into another row (another org) does not open there
+    other = org_factory("5")
+    other_key = key_factory(other)
+    db.execute("INSERT INTO byo_endpoints (org_id, slug, base_url, credential, region, models) "
+               "SELECT %s, slug, base_url, credential, region, models FROM byo_endpoints "
+               "WHERE org_id=%s AND slug='sealed'", (other, org))
+    before = sim.count()
+    r = byo_gw.chat(other_key, model="byo:sealed/llama-3.1-8b", content="stolen")
+    assert r.status_code == 500 and r.json()["error"]["code"] == "byo_credential_unavailable", r.text
+    assert sim.count() == before, "a credential that does not open was still sent"
+
+    # a row stored before sealing keeps working, and byo-reseal encrypts it
+    legacy = "legacy-plain-%d" % time.time_ns()
+    db.execute("UPDATE byo_endpoints SET credential=%s WHERE org_id=%s AND slug='sealed'", (legacy, org))
+    r = byo_gw.chat(key, model="byo:sealed/llama-3.1-8b", content="legacy")
+    assert r.status_code == 200 and sim.last("openai")["headers"]["authorization"] == "Bearer " + legacy
+    out = ctl.run("byo-reseal").stdout
+    assert "sealed" in out and int(out.split()[0]) >= 1, out
+    stored = db.scalar("SELECT credential FROM byo_endpoints WHERE org_id=%s AND slug='sealed'", (org,))
+    assert stored.startswith("v1:") and legacy not in stored
+    r = byo_gw.chat(key, model="byo:sealed/llama-3.1-8b", content="resealed")
+    assert r.status_code == 200 and sim.last("openai")["headers"]["authorization"] == "Bearer " + legacy
+    assert SECRET not in byo_gw.httpd.log_since(0) and legacy not in byo_gw.httpd.log_since(0)
+    # without a key, conduixctl refuses to store a credential rather than keep it in clear
+    env_key = os.environ.pop("CONDUIX_SECRET_KEY_FILE")
+    try:
+        cp = _add(ctl, org, "nokey", sim.url("openai"))
+        assert cp.returncode != 0 and "secret key" in cp.stderr
+    finally:
+        os.environ["CONDUIX_SECRET_KEY_FILE"] = env_key
+    assert db.scalar("SELECT COUNT(*) FROM byo_endpoints WHERE org_id=%s AND slug='nokey'", (org,)) == 0
 
 
 def test_byo_routes_to_the_orgs_endpoint(byo_gw, ctl, sim, db, org_factory, key_factory):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import decimal
 import http.server
 import json
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ import pytest
 import requests
 
 from harness import (NANO, Gateway, Httpd, Key, assert_error, iter_sse, wait_for)
+from dashboard_client import Dashboard, create_account
 
 MODEL = "moonshot-v1-8k"
 OPEN_SECONDS = 4          # ConduixBreakerOpenSeconds of the dedicated httpd
@@ -347,6 +349,51 @@ def test_breaker_opens_after_n_failures_then_half_opens(res, chain, sim, live_ke
     r = _chat(gw, live_key)
     assert _served(r) == ("kimi", MODEL, "false")
     assert sim.count("kimi") == THRESHOLD + 3
+
+
+def _dashboard_breaker(d: Dashboard, provider: str) -> tuple[str, str]:
+    """(state, cell text) of the provider's breaker on the dashboard's Providers page."""
+    page = d.get("/providers")
+    assert page.status_code == 200, page.text[:300]
+    m = re.search(r'<tr id="provider-%s">.*?<td class="breaker" data-state="([a-z-]+)">(.*?)</td>'
+                  % re.escape(provider), page.text, re.S)
+    assert m, "no breaker cell for %s on the Providers page" % provider
+    return m.group(1), re.sub(r"<[^>]+>", " ", m.group(2))
+
+
+def _wait_dashboard_breaker(d: Dashboard, provider: str, want: str) -> tuple[str, str]:
+    """The breaker cell once it shows `want` (bounded), else as it is."""
+    wait_for(lambda: _dashboard_breaker(d, provider)[0] == want, 15)
+    return _dashboard_breaker(d, provider)
+
+
+def test_dashboard_shows_breaker_transitions_reported_by_the_gateway(res, chain, sim, db, stack,
+                                                                    live_key, tmp_path):
+    op = create_account(stack.ctl, tmp_path, live_key.org_id, "owner", operator=True)
+    d = Dashboard(res.gw.base_url).login_ok(op)
+    start = db.scalar("SELECT UTC_TIMESTAMP(6)")
+    sim.fault(provider="kimi", status=503, count=-1)
+    _fail_kimi(res.gw, live_key, THRESHOLD)
+    # reported off the request path: the page catches up shortly after
+    state, text = _wait_dashboard_breaker(d, "kimi", "open")
+    assert state == "open", text
+    assert "after %d failure(s)" % THRESHOLD in text and "until" in text and "reported" in text, text
+    row = db.query("SELECT state, failures, open_until > opened_at AS later FROM provider_breaker_state "
+                   "WHERE provider = 'kimi'")[0]
+    assert (row["state"], row["failures"], row["later"]) == ("open", THRESHOLD, 1)
+
+    # the provider recovers: after the open period the probe succeeds and closes it
+    sim.clear_faults()
+    time.sleep(OPEN_SECONDS + 0.5)
+    assert _served(_chat(res.gw, live_key)) == ("kimi", MODEL, "false")
+    state, text = _wait_dashboard_breaker(d, "kimi", "closed")
+    assert state == "closed" and "since" in text, text
+    def events():
+        return db.query("SELECT from_state, to_state FROM provider_breaker_events "
+                        "WHERE provider = 'kimi' AND at >= %s ORDER BY at, id", (start,))
+    wait_for(lambda: len(events()) >= 3, 10)
+    assert [(e["from_state"], e["to_state"]) for e in events()] == [
+        ("closed", "open"), ("open", "half-open"), ("half-open", "closed")]
 
 
 def test_half_open_lets_exactly_one_probe_through(res, chain, sim, live_key):
