@@ -23,21 +23,7 @@ static int fail(xerr_t *x, const char *param, const char *msg)
  * (several tool results, a tool result followed by a user remark) are merged. */
 static void append_blocks(json_t *messages, const char *role, json_t *blocks)
 {
-    if (json_array_size(blocks) == 0) {
-        json_decref(blocks);
-        return;
-    }
-    size_t n = json_array_size(messages);
-    json_t *last = n ? json_array_get(messages, n - 1) : NULL;
-    if (last && !strcmp(json_string_value(json_object_get(last, "role")), role)) {
-        json_array_extend(json_object_get(last, "content"), blocks);
-        json_decref(blocks);
-        return;
-    }
-    json_t *m = json_object();
-    json_object_set_new(m, "role", json_string(role));
-    json_object_set_new(m, "content", blocks);
-    json_array_append_new(messages, m);
+    cx_translate_append_turn(messages, role, "content", blocks);
 }
 
 static json_t *text_block(const char *text)

@@ -30,21 +30,7 @@ static int fail(xctx_t *x, const char *param, const char *msg)
 
 static void append_parts(json_t *contents, const char *role, json_t *parts)
 {
-    if (json_array_size(parts) == 0) {
-        json_decref(parts);
-        return;
-    }
-    size_t n = json_array_size(contents);
-    json_t *last = n ? json_array_get(contents, n - 1) : NULL;
-    if (last && !strcmp(json_string_value(json_object_get(last, "role")), role)) {
-        json_array_extend(json_object_get(last, "parts"), parts);
-        json_decref(parts);
-        return;
-    }
-    json_t *c = json_object();
-    json_object_set_new(c, "role", json_string(role));
-    json_object_set_new(c, "parts", parts);
-    json_array_append_new(contents, c);
+    cx_translate_append_turn(contents, role, "parts", parts);
 }
 
 static json_t *text_part(const char *text)

@@ -179,3 +179,23 @@ int cx_parse_data_url(apr_pool_t *p, const char *url, const char **mime, const c
     *data = comma + 1;
     return 1;
 }
+
+void cx_translate_append_turn(json_t *turns, const char *role, const char *member, json_t *items)
+{
+    if (json_array_size(items) == 0) {
+        json_decref(items);
+        return;
+    }
+    size_t n = json_array_size(turns);
+    json_t *last = n ? json_array_get(turns, n - 1) : NULL;
+    const char *last_role = last ? json_string_value(json_object_get(last, "role")) : NULL;
+    if (last_role && !strcmp(last_role, role)) {
+        json_array_extend(json_object_get(last, member), items);
+        json_decref(items);
+        return;
+    }
+    json_t *turn = json_object();
+    json_object_set_new(turn, "role", json_string(role));
+    json_object_set_new(turn, member, items);
+    json_array_append_new(turns, turn);
+}

@@ -13,6 +13,12 @@
 
 #include "cx_openai.h"
 
+/* Append items (a JSON array, reference stolen) as a turn of role to turns, where
+ * each turn is {"role": role, member: [...]}. Providers want roles to alternate, so
+ * consecutive turns of one role are merged; an empty items array adds nothing.
+ * Anthropic's messages use member "content", Gemini's contents use "parts". */
+void cx_translate_append_turn(json_t *turns, const char *role, const char *member, json_t *items);
+
 /* One SSE data payload to send to the client (without "data: " framing). */
 typedef struct {
     const char *data;
