@@ -35,7 +35,10 @@ START_TEST(test_round_trip_and_format)
         ck_assert_ptr_nonnull(s);
         ck_assert(cx_seal_is_sealed(s));
         ck_assert_int_eq(strncmp(s, "v1:", 3), 0);
-        if (*secrets[i])
+        /* The plaintext never shows through. Only meaningful for secrets longer than a
+         * few characters: a one-letter secret turns up in random base64 about half the
+         * time by chance. */
+        if (strlen(secrets[i]) >= 6)
             ck_assert_ptr_null(strstr(s, secrets[i]));
         /* nonce 12 + ciphertext + tag 16 */
         ck_assert_int_eq(apr_base64_decode_len(s + 3) >= (int)(28 + strlen(secrets[i])), 1);
