@@ -1,4 +1,5 @@
 #include "cx_jparse.h"
+#include "cx_utf8.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -69,41 +70,12 @@ static int hex4(const unsigned char *h, unsigned *out)
     return 1;
 }
 
-/* One UTF-8 sequence (jansson's rules: no overlongs, surrogates or > U+10FFFF). */
+/* One UTF-8 sequence at the cursor (a byte >= 0x80); see cx_utf8.h. */
 static int utf8_seq(parser_t *ps)
 {
-    const unsigned char *s = ps->s + ps->i;
-    apr_size_t left = ps->len - ps->i;
-    unsigned char c = s[0];
-    int n;
-    unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    }
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    }
-    else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    }
-    else {
-        return 0;
-    }
-    if (left < (apr_size_t)n)
-        return 0;
-    for (int k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    ps->i += n;
-    return 1;
+    int n = cx_utf8_sequence(ps->s + ps->i, ps->len - ps->i);
+    ps->i += (apr_size_t)n;
+    return n != 0;
 }
 
 static int scratch_put(parser_t *ps, apr_size_t *n, const void *bytes, apr_size_t k)

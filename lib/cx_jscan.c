@@ -1,4 +1,5 @@
 #include "cx_jscan.h"
+#include "cx_utf8.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -37,42 +38,12 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-/* One UTF-8 sequence starting at sc->i (a byte >= 0x80): the rules of jansson's
- * utf8_check_full (no overlongs, no surrogates, nothing above U+10FFFF). */
+/* One UTF-8 sequence at the cursor (a byte >= 0x80); see cx_utf8.h. */
 static int utf8_seq(scan_t *sc)
 {
-    const unsigned char *s = sc->s + sc->i;
-    apr_size_t left = sc->len - sc->i;
-    unsigned char c = s[0];
-    int n;
-    unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    }
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    }
-    else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    }
-    else {
-        return 0;
-    }
-    if (left < (apr_size_t)n)
-        return 0;
-    for (int k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    sc->i += n;
-    return 1;
+    int n = cx_utf8_sequence(sc->s + sc->i, sc->len - sc->i);
+    sc->i += (apr_size_t)n;
+    return n != 0;
 }
 
 /* Bytes a string's scan must stop at: the closing quote, a backslash, control
