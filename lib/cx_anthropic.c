@@ -91,13 +91,10 @@ static int tool_use_blocks(xerr_t *x, const json_t *calls, size_t mi, json_t *bl
     json_t *call;
     json_array_foreach(calls, k, call) {
         json_t *fn = json_object_get(call, "function");
-        const char *args = json_string_value(json_object_get(fn, "arguments"));
-        json_t *input = args && *args ? json_loads(args, 0, NULL) : json_object();
-        if (!json_is_object(input)) {
-            json_decref(input);
+        json_t *input = cx_translate_call_arguments(call);
+        if (!input)
             return fail(x, apr_psprintf(x->p, "messages[%" APR_SIZE_T_FMT "].tool_calls[%" APR_SIZE_T_FMT "].function.arguments", mi, k),
                         "must be a JSON object to be sent to Anthropic models");
-        }
         json_t *b = json_object();
         json_object_set_new(b, "type", json_string("tool_use"));
         json_object_set(b, "id", json_object_get(call, "id"));

@@ -111,13 +111,10 @@ static int call_parts(xctx_t *x, const json_t *calls, size_t mi, json_t *parts)
     json_t *call;
     json_array_foreach(calls, k, call) {
         json_t *fn = json_object_get(call, "function");
-        const char *args = json_string_value(json_object_get(fn, "arguments"));
-        json_t *obj = args && *args ? json_loads(args, 0, NULL) : json_object();
-        if (!json_is_object(obj)) {
-            json_decref(obj);
+        json_t *obj = cx_translate_call_arguments(call);
+        if (!obj)
             return fail(x, apr_psprintf(x->p, "messages[%" APR_SIZE_T_FMT "].tool_calls[%" APR_SIZE_T_FMT "].function.arguments", mi, k),
                         "must be a JSON object to be sent to Gemini models");
-        }
         const char *name = json_string_value(json_object_get(fn, "name"));
         const char *id = json_string_value(json_object_get(call, "id"));
         if (id && name)

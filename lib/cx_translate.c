@@ -199,3 +199,14 @@ void cx_translate_append_turn(json_t *turns, const char *role, const char *membe
     json_object_set_new(turn, member, items);
     json_array_append_new(turns, turn);
 }
+
+json_t *cx_translate_call_arguments(const json_t *call)
+{
+    const char *args = json_string_value(json_object_get(json_object_get(call, "function"), "arguments"));
+    json_t *obj = args && *args ? json_loads(args, 0, NULL) : json_object();
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}

@@ -19,6 +19,11 @@
  * Anthropic's messages use member "content", Gemini's contents use "parts". */
 void cx_translate_append_turn(json_t *turns, const char *role, const char *member, json_t *items);
 
+/* The arguments of an OpenAI tool call ({"function":{"arguments":"<JSON text>"}}) as
+ * the JSON object native formats want (Anthropic "input", Gemini "args"): a new
+ * reference, an empty object for empty arguments, NULL when they are not an object. */
+json_t *cx_translate_call_arguments(const json_t *call);
+
 /* One SSE data payload to send to the client (without "data: " framing). */
 typedef struct {
     const char *data;
