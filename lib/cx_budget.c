@@ -1,5 +1,6 @@
 /* Conduix provider budgets: thresholds, alert payloads and their records. */
 #include "cx_budget.h"
+#include "cx_utcdate.h"
 #include "cx_json.h"
 
 #include <apr_strings.h>
@@ -12,9 +13,7 @@ const int cx_budget_thresholds[CX_BUDGET_NTHRESHOLDS] = {70, 80, 90, 100};
 
 const char *cx_budget_month(apr_pool_t *p, apr_time_t t)
 {
-    apr_time_exp_t tm;
-    apr_time_exp_gmt(&tm, t);
-    return apr_psprintf(p, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+    return cx_utc_month_label(apr_palloc(p, CX_UTC_MONTH_LEN + 1), t);
 }
 
 void cx_budget_month_bounds(apr_pool_t *p, apr_time_t t, const char **from, const char **to)

@@ -1,5 +1,6 @@
 #include "cx_spendcap.h"
 #include "cx_budget.h"
+#include "cx_utcdate.h"
 
 #include <apr_strings.h>
 #include <stdlib.h>
@@ -8,11 +9,26 @@
 
 const char *cx_cap_period_label(apr_pool_t *p, cx_cap_period_t period, apr_time_t t)
 {
+    char *out = apr_palloc(p, CX_UTC_DAY_LEN + 1);
+    return period == CX_CAP_MONTHLY ? cx_utc_month_label(out, t) : cx_utc_day_label(out, t);
+}
+
+/* "<prefix><id>:<label>" built by hand: these keys are made several times per request. */
+static const char *id_period_key(apr_pool_t *p, const char *prefix, uint64_t id, const char *mid,
+                                 cx_cap_period_t period, apr_time_t t)
+{
+    size_t pl = strlen(prefix), ml = strlen(mid);
+    char *key = apr_palloc(p, pl + 20 + ml + CX_UTC_DAY_LEN + 2);
+    char *o = key;
+    memcpy(o, prefix, pl);
+    o = cx_put_u64(o + pl, id);
+    memcpy(o, mid, ml);
+    o += ml;
     if (period == CX_CAP_MONTHLY)
-        return cx_budget_month(p, t);
-    apr_time_exp_t tm;
-    apr_time_exp_gmt(&tm, t);
-    return apr_psprintf(p, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        cx_utc_month_label(o, t);
+    else
+        cx_utc_day_label(o, t);
+    return key;
 }
 
 void cx_cap_period_bounds(apr_pool_t *p, cx_cap_period_t period, apr_time_t t, const char **from,
@@ -50,10 +66,8 @@ void cx_cap_period_bounds(apr_pool_t *p, cx_cap_period_t period, apr_time_t t, c
 
 const char *cx_cap_counter_key(apr_pool_t *p, const cx_cap_t *c, apr_time_t t)
 {
-    return apr_psprintf(p, "cx:cap:%s:%" APR_UINT64_T_FMT ":%s:%s",
-                        c->scope == CX_CAP_KEY ? "key" : "org", (apr_uint64_t)c->id,
-                        c->period == CX_CAP_MONTHLY ? "m" : "d",
-                        cx_cap_period_label(p, c->period, t));
+    return id_period_key(p, c->scope == CX_CAP_KEY ? "cx:cap:key:" : "cx:cap:org:", c->id,
+                         c->period == CX_CAP_MONTHLY ? ":m:" : ":d:", c->period, t);
 }
 
 apr_interval_time_t cx_cap_counter_ttl(cx_cap_period_t period)
@@ -148,8 +162,7 @@ int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t,
 
 const char *cx_wallet_counter_key(apr_pool_t *p, uint64_t org_id, apr_time_t t)
 {
-    return apr_psprintf(p, "cx:wallet:%" APR_UINT64_T_FMT ":%s", (apr_uint64_t)org_id,
-                        cx_cap_period_label(p, CX_CAP_DAILY, t));
+    return id_period_key(p, "cx:wallet:", org_id, ":", CX_CAP_DAILY, t);
 }
 
 apr_interval_time_t cx_wallet_counter_ttl(void)

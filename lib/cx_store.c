@@ -19,6 +19,7 @@ struct cx_db {
     apr_pool_t *pool;
     MYSQL *conn;
     apr_hash_t *stmts;       /* SQL text -> MYSQL_STMT*, prepared once per connection */
+    apr_hash_t *row_stmts;   /* rows_key_t -> MYSQL_STMT*: multi-row statements */
     int broken;
     apr_time_t last_used;    /* last statement that reached the server */
     char error[512];
@@ -54,6 +55,7 @@ cx_db *cx_db_open(apr_pool_t *p, const cx_dsn_t *dsn, const char **err)
     cx_db *db = apr_pcalloc(p, sizeof *db);
     db->pool = p;
     db->stmts = apr_hash_make(p);
+    db->row_stmts = apr_hash_make(p);
     db->conn = mysql_init(NULL);
     if (!db->conn) {
         *err = "mysql_init failed (out of memory)";
@@ -311,26 +313,25 @@ static int simple(cx_db *db, const char *what, int rc)
     return 0;
 }
 
+/* START TRANSACTION rather than turning autocommit off and on again: the session
+ * stays in autocommit mode, and a transaction costs two round trips, not three. */
 int cx_db_begin(cx_db *db)
 {
     if (!cx_db_ok(db))
         return -1;
-    return simple(db, "begin", mysql_autocommit(db->conn, 0));
+    static const char begin[] = "START TRANSACTION";
+    return simple(db, "begin", mysql_real_query(db->conn, begin, sizeof begin - 1));
 }
 
 int cx_db_commit(cx_db *db)
 {
-    int rv = simple(db, "commit", mysql_commit(db->conn));
-    mysql_autocommit(db->conn, 1);
-    return rv;
+    return simple(db, "commit", mysql_commit(db->conn));
 }
 
 void cx_db_rollback(cx_db *db)
 {
-    if (db->conn) {
+    if (db->conn)
         mysql_rollback(db->conn);
-        mysql_autocommit(db->conn, 1);
-    }
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -514,23 +515,32 @@ int cx_store_revoke_key(cx_db *db, uint64_t key_id, const char **err)
 
 /* ------------------------------------------------------------------ billing */
 
+/* The time a row is stored with: when its request ended, or now for rows that do not
+ * say (the rollups are computed from the same value, so the two always agree). */
+static apr_time_t row_time(const cx_usage_record_t *u, apr_time_t now)
+{
+    return u->created_at > 0 ? u->created_at : now;
+}
+
 /* The statements of one usage row inside an open transaction: the row, and when it
  * is new and charged, the balance update and the ledger debit. 0 or -1. */
-static int record_usage_in_tx(cx_db *db, const cx_usage_record_t *u, int *duplicate)
+static int record_usage_in_tx(cx_db *db, const cx_usage_record_t *u, apr_time_t at, int *duplicate)
 {
     uint64_t affected = 0;
+    char stamp[27], hour[20], day[11];
+    cx_usage_time_labels(at, stamp, hour, day);
     *duplicate = 0;
     if (cx_db_exec(db,
                    "INSERT IGNORE INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
                    "requested_model, served_model, provider, status, stream, fallback, cache_hit, "
-                   "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   &affected, NULL, "suusssssiiiiuuiiu", u->request_id, u->org_id, u->key_id,
+                   "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   &affected, NULL, "suusssssiiiiuuiius", u->request_id, u->org_id, u->key_id,
                    u->mode == CX_KEY_TEST ? "test" : "live", u->endpoint, u->requested_model,
                    u->served_model, u->provider, (int64_t)u->status, (int64_t)u->stream,
                    (int64_t)u->fallback, (int64_t)u->cache_hit, u->prompt_tokens,
                    u->completion_tokens, (int64_t)u->cost_nano, (int64_t)u->charged_nano,
-                   (uint64_t)u->latency_ms))
+                   (uint64_t)u->latency_ms, stamp))
         return -1;
     if (affected == 0) {      /* already recorded: replay of a spooled entry */
         *duplicate = 1;
@@ -542,10 +552,10 @@ static int record_usage_in_tx(cx_db *db, const cx_usage_record_t *u, int *duplic
             return -1;
         if (cx_db_exec(db,
                        "INSERT INTO credit_ledger (org_id, kind, amount_nano, balance_after_nano, "
-                       "request_id, actor) SELECT id, 'charge', ?, balance_nano, ?, ? "
+                       "request_id, actor, created_at) SELECT id, 'charge', ?, balance_nano, ?, ?, ? "
                        "FROM orgs WHERE id = ?",
-                       NULL, NULL, "isuu", -(int64_t)u->charged_nano, u->request_id, u->key_id,
-                       u->org_id))
+                       NULL, NULL, "isusu", -(int64_t)u->charged_nano, u->request_id, u->key_id,
+                       stamp, u->org_id))
             return -1;
     }
     return 0;
@@ -559,14 +569,15 @@ static int touch_key(cx_db *db, uint64_t key_id)
 
 int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate, const char **err)
 {
-    if (cx_db_begin(db) || record_usage_in_tx(db, u, duplicate))
+    apr_time_t now = apr_time_now();
+    if (cx_db_begin(db) || record_usage_in_tx(db, u, row_time(u, now), duplicate))
         goto fail;
     if (*duplicate) {
         cx_db_rollback(db);
         return 0;
     }
     /* Usage rollups (sql/040): added in this transaction so they always equal the rows. */
-    if (cx_usage_rollup_add(db, &u->request_id, 1) || touch_key(db, u->key_id) || cx_db_commit(db))
+    if (cx_usage_rollup_add(db, &u, 1, now) || touch_key(db, u->key_id) || cx_db_commit(db))
         goto fail;
     return 0;
 fail:
@@ -578,17 +589,17 @@ fail:
 /* The batch row by row inside one transaction: the path for batches with rows that
  * are already recorded (replays), whose charges must be skipped. */
 static int record_usage_rowwise(cx_db *db, apr_pool_t *p, const cx_usage_record_t *const *u, int n,
-                                int *duplicate)
+                                apr_time_t now, int *duplicate)
 {
-    const char **fresh = apr_palloc(p, (n > 0 ? (apr_size_t)n : 1) * sizeof *fresh);
+    const cx_usage_record_t **fresh = apr_palloc(p, (n > 0 ? (apr_size_t)n : 1) * sizeof *fresh);
     int nfresh = 0;
     for (int i = 0; i < n; i++) {
-        if (record_usage_in_tx(db, u[i], &duplicate[i]))
+        if (record_usage_in_tx(db, u[i], row_time(u[i], now), &duplicate[i]))
             return -1;
         if (!duplicate[i])
-            fresh[nfresh++] = u[i]->request_id;
+            fresh[nfresh++] = u[i];
     }
-    if (nfresh && cx_usage_rollup_add(db, fresh, nfresh))
+    if (nfresh && cx_usage_rollup_add(db, fresh, nfresh, now))
         return -1;
     for (int i = 0; i < n; i++) {
         if (duplicate[i])
@@ -605,61 +616,97 @@ static int record_usage_rowwise(cx_db *db, apr_pool_t *p, const cx_usage_record_
 /* ---- multi-row statements: parameters from arrays, row counts in powers of two so
  * that a connection prepares at most a handful of statement texts. */
 
-#define CHUNK_MAX 64
-
-typedef struct {
+struct cx_db_params {
     MYSQL_BIND *b;
     unsigned long *len;
     int64_t *ints;
-    unsigned n;
-} binds_t;
+    unsigned n, cap;
+};
 
-static void binds_init(apr_pool_t *p, binds_t *bs, unsigned cap)
+cx_db_params *cx_db_params_make(apr_pool_t *p, unsigned cap)
 {
-    bs->b = apr_pcalloc(p, cap * sizeof *bs->b);
-    bs->len = apr_pcalloc(p, cap * sizeof *bs->len);
-    bs->ints = apr_pcalloc(p, cap * sizeof *bs->ints);
-    bs->n = 0;
+    cx_db_params *ps = apr_palloc(p, sizeof *ps);
+    if (cap == 0)
+        cap = 1;
+    ps->b = apr_pcalloc(p, cap * sizeof *ps->b);
+    ps->len = apr_pcalloc(p, cap * sizeof *ps->len);
+    ps->ints = apr_pcalloc(p, cap * sizeof *ps->ints);
+    ps->n = 0;
+    ps->cap = cap;
+    return ps;
 }
 
-static void bind_str(binds_t *bs, const char *s)
+void cx_db_params_str(cx_db_params *ps, const char *s)
 {
     static my_bool is_null = 1;
-    MYSQL_BIND *b = &bs->b[bs->n];
+    if (ps->n >= ps->cap) {
+        ps->n++;     /* counted, so that cx_db_exec_list reports the mismatch */
+        return;
+    }
+    MYSQL_BIND *b = &ps->b[ps->n];
     b->buffer_type = MYSQL_TYPE_STRING;
     if (!s) {
         b->is_null = &is_null;
     }
     else {
         b->buffer = (void *)s;
-        bs->len[bs->n] = strlen(s);
-        b->buffer_length = bs->len[bs->n];
-        b->length = &bs->len[bs->n];
+        ps->len[ps->n] = strlen(s);
+        b->buffer_length = ps->len[ps->n];
+        b->length = &ps->len[ps->n];
     }
-    bs->n++;
+    ps->n++;
 }
 
-static void bind_int(binds_t *bs, int64_t v, int is_unsigned)
+void cx_db_params_int(cx_db_params *ps, int64_t v, int is_unsigned)
 {
-    MYSQL_BIND *b = &bs->b[bs->n];
-    bs->ints[bs->n] = v;
+    if (ps->n >= ps->cap) {
+        ps->n++;
+        return;
+    }
+    MYSQL_BIND *b = &ps->b[ps->n];
+    ps->ints[ps->n] = v;
     b->buffer_type = MYSQL_TYPE_LONGLONG;
-    b->buffer = &bs->ints[bs->n];
+    b->buffer = &ps->ints[ps->n];
     b->is_unsigned = is_unsigned;
-    bs->n++;
+    ps->n++;
 }
 
-static int exec_binds(cx_db *db, const char *sql, binds_t *bs, uint64_t *affected)
+/* The multi-row statements are found by their static parts and row count, not by
+ * their text: hashing and comparing a kilobyte of SQL on every execution cost more
+ * than the execution's own client-side work. */
+typedef struct {
+    const char *head, *row, *tail;
+    int k;
+} rows_key_t;
+
+static MYSQL_STMT *prepare_rows(cx_db *db, apr_pool_t *p, const char *head, const char *row, int k,
+                                const char *tail)
 {
-    MYSQL_STMT *st = prepare(db, sql);
+    rows_key_t key;
+    memset(&key, 0, sizeof key);    /* padding too: the bytes are the hash key */
+    key.head = head;
+    key.row = row;
+    key.tail = tail;
+    key.k = k;
+    MYSQL_STMT *st = apr_hash_get(db->row_stmts, &key, sizeof key);
+    if (st)
+        return st;
+    st = prepare(db, cx_db_rows_sql(p, head, row, k, tail));
+    if (st)
+        apr_hash_set(db->row_stmts, apr_pmemdup(db->pool, &key, sizeof key), sizeof key, st);
+    return st;
+}
+
+static int exec_prepared(cx_db *db, MYSQL_STMT *st, cx_db_params *ps, uint64_t *affected)
+{
     if (!st)
         return -1;
-    if (mysql_stmt_param_count(st) != bs->n) {
-        snprintf(db->error, sizeof db->error, "parameter count mismatch (%u vs %lu)", bs->n,
+    if (ps->n > ps->cap || mysql_stmt_param_count(st) != ps->n) {
+        snprintf(db->error, sizeof db->error, "parameter count mismatch (%u vs %lu)", ps->n,
                  mysql_stmt_param_count(st));
         return -1;
     }
-    if (mysql_stmt_bind_param(st, bs->b)) {
+    if (mysql_stmt_bind_param(st, ps->b)) {
         set_error(db, "bind", mysql_stmt_errno(st), mysql_stmt_error(st));
         return -1;
     }
@@ -667,30 +714,37 @@ static int exec_binds(cx_db *db, const char *sql, binds_t *bs, uint64_t *affecte
         set_error(db, "execute", mysql_stmt_errno(st), mysql_stmt_error(st));
         return -1;
     }
+    db->last_used = apr_time_now();
     if (affected)
         *affected = mysql_stmt_affected_rows(st);
     mysql_stmt_free_result(st);
     return 0;
 }
 
-int cx_db_exec_strings(cx_db *db, const char *sql, const char *const *values, int n)
+int cx_db_exec_list(cx_db *db, const char *sql, cx_db_params *ps, uint64_t *affected)
 {
-    apr_pool_t *p;
-    if (apr_pool_create_unmanaged(&p) != APR_SUCCESS)
+    if (!cx_db_ok(db)) {
+        snprintf(db->error, sizeof db->error, "connection is not usable");
         return -1;
-    binds_t bs;
-    binds_init(p, &bs, n > 0 ? (unsigned)n : 1);
-    for (int i = 0; i < n; i++)
-        bind_str(&bs, values[i]);
-    int rv = exec_binds(db, sql, &bs, NULL);
-    apr_pool_destroy(p);
-    return rv;
+    }
+    return exec_prepared(db, prepare(db, sql), ps, affected);
 }
 
-static const char *rows_sql(apr_pool_t *p, const char *head, const char *row, int k)
+int cx_db_exec_rows(cx_db *db, apr_pool_t *p, const char *head, const char *row, int k,
+                    const char *tail, cx_db_params *ps, uint64_t *affected)
 {
-    apr_size_t hl = strlen(head), rl = strlen(row);
-    char *sql = apr_palloc(p, hl + (rl + 1) * (apr_size_t)k + 1);
+    if (!cx_db_ok(db)) {
+        snprintf(db->error, sizeof db->error, "connection is not usable");
+        return -1;
+    }
+    return exec_prepared(db, prepare_rows(db, p, head, row, k, tail), ps, affected);
+}
+
+const char *cx_db_rows_sql(apr_pool_t *p, const char *head, const char *row, int k,
+                           const char *tail)
+{
+    apr_size_t hl = strlen(head), rl = strlen(row), tl = tail ? strlen(tail) : 0;
+    char *sql = apr_palloc(p, hl + (rl + 1) * (apr_size_t)k + tl + 1);
     char *o = sql;
     memcpy(o, head, hl);
     o += hl;
@@ -700,13 +754,15 @@ static const char *rows_sql(apr_pool_t *p, const char *head, const char *row, in
         memcpy(o, row, rl);
         o += rl;
     }
-    *o = '\0';
+    if (tl)
+        memcpy(o, tail, tl);
+    o[tl] = '\0';
     return sql;
 }
 
-static int chunk_rows(int left)
+int cx_db_rows_chunk(int left)
 {
-    int k = CHUNK_MAX;
+    int k = CX_DB_ROWS_MAX;
     while (k > left)
         k /= 2;
     return k;
@@ -741,61 +797,64 @@ static int distinct_ids(apr_pool_t *p, const cx_usage_record_t *const *u, int n,
 
 /* Multi-row statements inside the open transaction. 1 when done, 0 when some request
  * id was already recorded (the caller rolls back and goes row by row), -1 on error. */
-static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record_t *const *u, int n)
+static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record_t *const *u, int n,
+                                 apr_time_t now)
 {
     static const char usage_head[] =
         "INSERT IGNORE INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
         "requested_model, served_model, provider, status, stream, fallback, cache_hit, "
-        "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms) VALUES ";
-    static const char usage_row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms, created_at) VALUES ";
+    static const char usage_row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char ledger_head[] =
         "INSERT INTO credit_ledger (org_id, kind, amount_nano, balance_after_nano, request_id, "
-        "actor) VALUES ";
-    static const char ledger_row[] = "(?,'charge',?,?,?,?)";
+        "actor, created_at) VALUES ";
+    static const char ledger_row[] = "(?,'charge',?,?,?,?,?)";
 
+    char (*stamp)[27] = apr_palloc(p, (apr_size_t)(n ? n : 1) * sizeof *stamp);
+    for (int i = 0; i < n; i++) {
+        char hour[20], day[11];
+        cx_usage_time_labels(row_time(u[i], now), stamp[i], hour, day);
+    }
     uint64_t inserted = 0;
     for (int at = 0; at < n;) {
-        int k = chunk_rows(n - at);
-        binds_t bs;
-        binds_init(p, &bs, 17 * (unsigned)k);
+        int k = cx_db_rows_chunk(n - at);
+        cx_db_params *ps = cx_db_params_make(p, 18 * (unsigned)k);
         for (int i = at; i < at + k; i++) {
-            bind_str(&bs, u[i]->request_id);
-            bind_int(&bs, (int64_t)u[i]->org_id, 1);
-            bind_int(&bs, (int64_t)u[i]->key_id, 1);
-            bind_str(&bs, u[i]->mode == CX_KEY_TEST ? "test" : "live");
-            bind_str(&bs, u[i]->endpoint);
-            bind_str(&bs, u[i]->requested_model);
-            bind_str(&bs, u[i]->served_model);
-            bind_str(&bs, u[i]->provider);
-            bind_int(&bs, u[i]->status, 0);
-            bind_int(&bs, u[i]->stream, 0);
-            bind_int(&bs, u[i]->fallback, 0);
-            bind_int(&bs, u[i]->cache_hit, 0);
-            bind_int(&bs, (int64_t)u[i]->prompt_tokens, 1);
-            bind_int(&bs, (int64_t)u[i]->completion_tokens, 1);
-            bind_int(&bs, u[i]->cost_nano, 0);
-            bind_int(&bs, u[i]->charged_nano, 0);
-            bind_int(&bs, (int64_t)u[i]->latency_ms, 1);
+            cx_db_params_str(ps, u[i]->request_id);
+            cx_db_params_int(ps, (int64_t)u[i]->org_id, 1);
+            cx_db_params_int(ps, (int64_t)u[i]->key_id, 1);
+            cx_db_params_str(ps, u[i]->mode == CX_KEY_TEST ? "test" : "live");
+            cx_db_params_str(ps, u[i]->endpoint);
+            cx_db_params_str(ps, u[i]->requested_model);
+            cx_db_params_str(ps, u[i]->served_model);
+            cx_db_params_str(ps, u[i]->provider);
+            cx_db_params_int(ps, u[i]->status, 0);
+            cx_db_params_int(ps, u[i]->stream, 0);
+            cx_db_params_int(ps, u[i]->fallback, 0);
+            cx_db_params_int(ps, u[i]->cache_hit, 0);
+            cx_db_params_int(ps, (int64_t)u[i]->prompt_tokens, 1);
+            cx_db_params_int(ps, (int64_t)u[i]->completion_tokens, 1);
+            cx_db_params_int(ps, u[i]->cost_nano, 0);
+            cx_db_params_int(ps, u[i]->charged_nano, 0);
+            cx_db_params_int(ps, (int64_t)u[i]->latency_ms, 1);
+            cx_db_params_str(ps, stamp[i]);
         }
         uint64_t affected = 0;
-        if (exec_binds(db, rows_sql(p, usage_head, usage_row, k), &bs, &affected))
+        if (cx_db_exec_rows(db, p, usage_head, usage_row, k, NULL, ps, &affected))
             return -1;
         inserted += affected;
         at += k;
     }
     if (inserted != (uint64_t)n)
         return 0;
-    const char **ids = apr_palloc(p, (apr_size_t)n * sizeof *ids);
-    for (int i = 0; i < n; i++)
-        ids[i] = u[i]->request_id;
-    if (cx_usage_rollup_add(db, ids, n))
-        return -1;
 
     /* Charges per org: the row is locked, each ledger row gets the balance after its
      * own debit (what one transaction per request would have written), and the
      * balance moves once. */
     uint64_t *orgs;
     int norgs = distinct_ids(p, u, n, 1, 1, &orgs);
+    const cx_usage_record_t **mine = apr_palloc(p, (apr_size_t)(n ? n : 1) * sizeof *mine);
+    const char **mine_stamp = apr_palloc(p, (apr_size_t)(n ? n : 1) * sizeof *mine_stamp);
     for (int o = 0; o < norgs; o++) {
         cx_rows_t rows;
         if (cx_db_query(db, p, "SELECT balance_nano FROM orgs WHERE id = ? FOR UPDATE", "u", &rows,
@@ -804,24 +863,25 @@ static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record
         if (rows.rows->nelts == 0)
             continue;   /* no such org: no balance to move, as in the one-row path */
         int64_t balance = to_i64(ROW(rows, 0)[0], 0), total = 0;
-        const cx_usage_record_t **mine = apr_palloc(p, (apr_size_t)n * sizeof *mine);
         int m = 0;
         for (int i = 0; i < n; i++)
-            if (u[i]->org_id == orgs[o] && u[i]->charged_nano > 0)
+            if (u[i]->org_id == orgs[o] && u[i]->charged_nano > 0) {
+                mine_stamp[m] = stamp[i];
                 mine[m++] = u[i];
+            }
         for (int at = 0; at < m;) {
-            int k = chunk_rows(m - at);
-            binds_t bs;
-            binds_init(p, &bs, 5 * (unsigned)k);
+            int k = cx_db_rows_chunk(m - at);
+            cx_db_params *ps = cx_db_params_make(p, 6 * (unsigned)k);
             for (int i = at; i < at + k; i++) {
                 total += mine[i]->charged_nano;
-                bind_int(&bs, (int64_t)orgs[o], 1);
-                bind_int(&bs, -(int64_t)mine[i]->charged_nano, 0);
-                bind_int(&bs, balance - total, 0);
-                bind_str(&bs, mine[i]->request_id);
-                bind_int(&bs, (int64_t)mine[i]->key_id, 1);
+                cx_db_params_int(ps, (int64_t)orgs[o], 1);
+                cx_db_params_int(ps, -(int64_t)mine[i]->charged_nano, 0);
+                cx_db_params_int(ps, balance - total, 0);
+                cx_db_params_str(ps, mine[i]->request_id);
+                cx_db_params_int(ps, (int64_t)mine[i]->key_id, 1);
+                cx_db_params_str(ps, mine_stamp[i]);
             }
-            if (exec_binds(db, rows_sql(p, ledger_head, ledger_row, k), &bs, NULL))
+            if (cx_db_exec_rows(db, p, ledger_head, ledger_row, k, NULL, ps, NULL))
                 return -1;
             at += k;
         }
@@ -829,6 +889,10 @@ static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record
                        "iu", total, orgs[o]))
             return -1;
     }
+    /* After the org locks: every writer takes orgs first, then rollup rows in the
+     * rollups' key order, so two children's batches cannot deadlock each other. */
+    if (cx_usage_rollup_add(db, u, n, now))
+        return -1;
     uint64_t *keys;
     int nkeys = distinct_ids(p, u, n, 0, 0, &keys);
     for (int k = 0; k < nkeys; k++)
@@ -843,15 +907,16 @@ int cx_store_record_usage_batch(cx_db *db, const cx_usage_record_t *const *u, in
     apr_pool_t *p;
     apr_pool_create(&p, db->pool);
     memset(duplicate, 0, (size_t)n * sizeof *duplicate);
+    apr_time_t now = apr_time_now();
     if (cx_db_begin(db))
         goto fail;
-    int rv = record_usage_multirow(db, p, u, n);
+    int rv = record_usage_multirow(db, p, u, n, now);
     if (rv < 0)
         goto fail;
     if (rv == 0) {
         /* Replayed rows among them: start over row by row, skipping their charges. */
         cx_db_rollback(db);
-        if (cx_db_begin(db) || record_usage_rowwise(db, p, u, n, duplicate))
+        if (cx_db_begin(db) || record_usage_rowwise(db, p, u, n, now, duplicate))
             goto fail;
     }
     if (cx_db_commit(db))

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <apr_time.h>
 #include "cx_catalog.h"
 #include "cx_dsn.h"
 #include "cx_keys.h"
@@ -38,8 +39,24 @@ int cx_db_query(cx_db *db, apr_pool_t *p, const char *sql, const char *fmt, cx_r
 /* Statement without a result set; *affected (may be NULL) and *insert_id (may be NULL). */
 int cx_db_exec(cx_db *db, const char *sql, uint64_t *affected, uint64_t *insert_id,
                const char *fmt, ...);
-/* Statement whose n parameters are all strings (e.g. an IN list of request ids). */
-int cx_db_exec_strings(cx_db *db, const char *sql, const char *const *values, int n);
+/* Multi-row statements: parameters collected one by one into a list made for at most
+ * cap of them, then executed with cx_db_exec_list. cx_db_rows_sql writes
+ * "<head><row>,<row>,...<tail>" for k rows; callers keep k to a few distinct values
+ * (powers of two: cx_db_rows_chunk) so a connection prepares a handful of texts. */
+typedef struct cx_db_params cx_db_params;
+cx_db_params *cx_db_params_make(apr_pool_t *p, unsigned cap);
+void cx_db_params_str(cx_db_params *ps, const char *s);           /* NULL = SQL NULL */
+void cx_db_params_int(cx_db_params *ps, int64_t v, int is_unsigned);
+int cx_db_exec_list(cx_db *db, const char *sql, cx_db_params *ps, uint64_t *affected);
+/* The same for the statement cx_db_rows_sql(head, row, k, tail) would write. head, row
+ * and tail must be static text (string constants): the prepared statement is found
+ * again by their addresses and k. p holds the text when it is first prepared. */
+int cx_db_exec_rows(cx_db *db, apr_pool_t *p, const char *head, const char *row, int k,
+                    const char *tail, cx_db_params *ps, uint64_t *affected);
+const char *cx_db_rows_sql(apr_pool_t *p, const char *head, const char *row, int k,
+                           const char *tail);
+#define CX_DB_ROWS_MAX 64
+int cx_db_rows_chunk(int left);   /* largest power of two <= min(left, CX_DB_ROWS_MAX) */
 int cx_db_begin(cx_db *db);
 int cx_db_commit(cx_db *db);
 void cx_db_rollback(cx_db *db);
@@ -104,6 +121,7 @@ typedef struct {
     cx_nano_t cost_nano;
     cx_nano_t charged_nano;
     unsigned long latency_ms;
+    apr_time_t created_at;        /* when the request ended; 0 = when the row is written */
 } cx_usage_record_t;
 
 /* One transaction: the usage row, and when charged_nano > 0 the balance update and

@@ -388,74 +388,160 @@ int cx_usage_totals(cx_db *db, apr_pool_t *p, const cx_usage_query_t *q, cx_usag
 
 /* ------------------------------------------------------------------ maintenance */
 
-/* The three rollups, each fed by one INSERT ... SELECT over the new rows grouped by
- * the rollup's key. All figures come from the usage rows themselves (same created_at,
- * same model rule as the migration's backfill), so the rollups cannot drift. */
-static const char *const rollup_sql[3][2] = {
+static char *put_digits(char *o, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        o[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return o + width;
+}
+
+void cx_usage_time_labels(apr_time_t t, char datetime[27], char hour[20], char day[11])
+{
+    apr_time_exp_t x;
+    apr_time_exp_gmt(&x, t);
+    char *o = datetime;
+    o = put_digits(o, (unsigned)(x.tm_year + 1900), 4);
+    *o++ = '-';
+    o = put_digits(o, (unsigned)(x.tm_mon + 1), 2);
+    *o++ = '-';
+    o = put_digits(o, (unsigned)x.tm_mday, 2);
+    *o++ = ' ';
+    o = put_digits(o, (unsigned)x.tm_hour, 2);
+    *o++ = ':';
+    o = put_digits(o, (unsigned)x.tm_min, 2);
+    *o++ = ':';
+    o = put_digits(o, (unsigned)x.tm_sec, 2);
+    *o++ = '.';
+    o = put_digits(o, (unsigned)x.tm_usec, 6);
+    *o = '\0';
+    memcpy(hour, datetime, 13);
+    memcpy(hour + 13, ":00:00", 7);
+    memcpy(day, datetime, 10);
+    day[10] = '\0';
+}
+
+/* One rollup row being summed: the rows of a batch that share its key. */
+typedef struct {
+    uint64_t org_id, key_id;      /* key_id 0 in the key-less hour table */
+    const char *bucket;           /* hour or day label */
+    const char *model, *provider;
+    uint64_t requests, prompt_tokens, completion_tokens;
+    int64_t cost_nano, charged_nano;
+} rollup_sum_t;
+
+static int rollup_cmp(const void *a, const void *b)
+{
+    const rollup_sum_t *x = a, *y = b;
+    int c;
+    if (x->org_id != y->org_id)
+        return x->org_id < y->org_id ? -1 : 1;
+    if ((c = strcmp(x->bucket, y->bucket)))
+        return c;
+    if (x->key_id != y->key_id)
+        return x->key_id < y->key_id ? -1 : 1;
+    if ((c = strcmp(x->model, y->model)))
+        return c;
+    return strcmp(x->provider, y->provider);
+}
+
+/* Sort the n sums by the rollup's primary key and merge equal keys: the rows are then
+ * locked in one order by every writer. Returns the number left. */
+static int rollup_merge(rollup_sum_t *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, rollup_cmp);
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (m > 0 && rollup_cmp(&v[m - 1], &v[i]) == 0) {
+            rollup_sum_t *d = &v[m - 1];
+            d->requests += v[i].requests;
+            d->prompt_tokens += v[i].prompt_tokens;
+            d->completion_tokens += v[i].completion_tokens;
+            d->cost_nano += v[i].cost_nano;
+            d->charged_nano += v[i].charged_nano;
+        }
+        else {
+            v[m++] = v[i];
+        }
+    }
+    return m;
+}
+
+#define ROLLUP_SUMS "requests = requests + VALUES(requests), " \
+    "prompt_tokens = prompt_tokens + VALUES(prompt_tokens), " \
+    "completion_tokens = completion_tokens + VALUES(completion_tokens), " \
+    "cost_nano = cost_nano + VALUES(cost_nano), charged_nano = charged_nano + VALUES(charged_nano)"
+
+static const char rollup_upsert_tail[] = " ON DUPLICATE KEY UPDATE " ROLLUP_SUMS;
+
+static const struct {
+    const char *head, *row;
+    int with_key, by_day;
+} rollup_tables[3] = {
     {"INSERT INTO usage_rollup_hour (org_id, hour, key_id, model, provider, requests, "
-     "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
-     "SELECT org_id, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00') AS b, key_id, "
-     "COALESCE(served_model, requested_model) AS m, COALESCE(provider, '') AS pr, COUNT(*), "
-     "SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_nano), SUM(charged_nano) "
-     "FROM usage_events WHERE request_id IN (",
-     ") GROUP BY org_id, b, key_id, m, pr "
-     "ON DUPLICATE KEY UPDATE usage_rollup_hour.requests = usage_rollup_hour.requests + VALUES(requests), "
-     "usage_rollup_hour.prompt_tokens = usage_rollup_hour.prompt_tokens + VALUES(prompt_tokens), "
-     "usage_rollup_hour.completion_tokens = usage_rollup_hour.completion_tokens + VALUES(completion_tokens), "
-     "usage_rollup_hour.cost_nano = usage_rollup_hour.cost_nano + VALUES(cost_nano), "
-     "usage_rollup_hour.charged_nano = usage_rollup_hour.charged_nano + VALUES(charged_nano)"},
+     "prompt_tokens, completion_tokens, cost_nano, charged_nano) VALUES ",
+     "(?,?,?,?,?,?,?,?,?,?)", 1, 0},
     {"INSERT INTO usage_rollup_day (org_id, day, key_id, model, provider, requests, "
-     "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
-     "SELECT org_id, DATE(created_at) AS b, key_id, COALESCE(served_model, requested_model) AS m, "
-     "COALESCE(provider, '') AS pr, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), "
-     "SUM(cost_nano), SUM(charged_nano) FROM usage_events WHERE request_id IN (",
-     ") GROUP BY org_id, b, key_id, m, pr "
-     "ON DUPLICATE KEY UPDATE usage_rollup_day.requests = usage_rollup_day.requests + VALUES(requests), "
-     "usage_rollup_day.prompt_tokens = usage_rollup_day.prompt_tokens + VALUES(prompt_tokens), "
-     "usage_rollup_day.completion_tokens = usage_rollup_day.completion_tokens + VALUES(completion_tokens), "
-     "usage_rollup_day.cost_nano = usage_rollup_day.cost_nano + VALUES(cost_nano), "
-     "usage_rollup_day.charged_nano = usage_rollup_day.charged_nano + VALUES(charged_nano)"},
+     "prompt_tokens, completion_tokens, cost_nano, charged_nano) VALUES ",
+     "(?,?,?,?,?,?,?,?,?,?)", 1, 1},
     {"INSERT INTO usage_rollup_hour_org (org_id, hour, model, provider, requests, "
-     "prompt_tokens, completion_tokens, cost_nano, charged_nano) "
-     "SELECT org_id, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00') AS b, "
-     "COALESCE(served_model, requested_model) AS m, COALESCE(provider, '') AS pr, COUNT(*), "
-     "SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_nano), SUM(charged_nano) "
-     "FROM usage_events WHERE request_id IN (",
-     ") GROUP BY org_id, b, m, pr "
-     "ON DUPLICATE KEY UPDATE usage_rollup_hour_org.requests = usage_rollup_hour_org.requests + VALUES(requests), "
-     "usage_rollup_hour_org.prompt_tokens = usage_rollup_hour_org.prompt_tokens + VALUES(prompt_tokens), "
-     "usage_rollup_hour_org.completion_tokens = usage_rollup_hour_org.completion_tokens + VALUES(completion_tokens), "
-     "usage_rollup_hour_org.cost_nano = usage_rollup_hour_org.cost_nano + VALUES(cost_nano), "
-     "usage_rollup_hour_org.charged_nano = usage_rollup_hour_org.charged_nano + VALUES(charged_nano)"},
+     "prompt_tokens, completion_tokens, cost_nano, charged_nano) VALUES ",
+     "(?,?,?,?,?,?,?,?,?)", 0, 0},
 };
 
-/* Placeholder counts are powers of two (1..64) so a connection prepares at most a
- * handful of statement texts per rollup. */
-#define ROLLUP_CHUNK_MAX 64
-
-int cx_usage_rollup_add(cx_db *db, const char *const *request_ids, int n)
+int cx_usage_rollup_add(cx_db *db, const cx_usage_record_t *const *u, int n, apr_time_t now)
 {
+    if (n <= 0)
+        return 0;
     apr_pool_t *p;
     if (apr_pool_create_unmanaged(&p) != APR_SUCCESS)
         return -1;
+    char (*hours)[20] = apr_palloc(p, (apr_size_t)n * sizeof *hours);
+    char (*days)[11] = apr_palloc(p, (apr_size_t)n * sizeof *days);
+    for (int i = 0; i < n; i++) {
+        char stamp[27];
+        cx_usage_time_labels(u[i]->created_at > 0 ? u[i]->created_at : now, stamp, hours[i], days[i]);
+    }
+    rollup_sum_t *v = apr_palloc(p, (apr_size_t)n * sizeof *v);
     int rv = 0;
-    for (int at = 0; at < n && rv == 0;) {
-        int k = ROLLUP_CHUNK_MAX;
-        while (k > n - at)
-            k /= 2;
-        char *list = apr_palloc(p, (apr_size_t)k * 2);
-        char *o = list;
-        for (int i = 0; i < k; i++) {
-            if (i)
-                *o++ = ',';
-            *o++ = '?';
+    for (int r = 0; r < 3 && rv == 0; r++) {
+        for (int i = 0; i < n; i++) {
+            /* The model rule of the migration's backfill: served, else requested. */
+            v[i] = (rollup_sum_t){
+                .org_id = u[i]->org_id,
+                .key_id = rollup_tables[r].with_key ? u[i]->key_id : 0,
+                .bucket = rollup_tables[r].by_day ? days[i] : hours[i],
+                .model = u[i]->served_model ? u[i]->served_model : u[i]->requested_model,
+                .provider = u[i]->provider ? u[i]->provider : "",
+                .requests = 1,
+                .prompt_tokens = u[i]->prompt_tokens,
+                .completion_tokens = u[i]->completion_tokens,
+                .cost_nano = u[i]->cost_nano,
+                .charged_nano = u[i]->charged_nano,
+            };
         }
-        *o = '\0';
-        for (int r = 0; r < 3 && rv == 0; r++) {
-            const char *sql = apr_pstrcat(p, rollup_sql[r][0], list, rollup_sql[r][1], NULL);
-            rv = cx_db_exec_strings(db, sql, request_ids + at, k);
+        int m = rollup_merge(v, n);
+        for (int at = 0; at < m && rv == 0;) {
+            int k = cx_db_rows_chunk(m - at);
+            cx_db_params *ps = cx_db_params_make(p, 10 * (unsigned)k);
+            for (int i = at; i < at + k; i++) {
+                cx_db_params_int(ps, (int64_t)v[i].org_id, 1);
+                cx_db_params_str(ps, v[i].bucket);
+                if (rollup_tables[r].with_key)
+                    cx_db_params_int(ps, (int64_t)v[i].key_id, 1);
+                cx_db_params_str(ps, v[i].model);
+                cx_db_params_str(ps, v[i].provider);
+                cx_db_params_int(ps, (int64_t)v[i].requests, 1);
+                cx_db_params_int(ps, (int64_t)v[i].prompt_tokens, 1);
+                cx_db_params_int(ps, (int64_t)v[i].completion_tokens, 1);
+                cx_db_params_int(ps, v[i].cost_nano, 0);
+                cx_db_params_int(ps, v[i].charged_nano, 0);
+            }
+            rv = cx_db_exec_rows(db, p, rollup_tables[r].head, rollup_tables[r].row, k,
+                                 rollup_upsert_tail, ps, NULL);
+            at += k;
         }
-        at += k;
     }
     apr_pool_destroy(p);
     return rv;

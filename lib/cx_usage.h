@@ -55,10 +55,16 @@ int cx_group_parse(const char *s, cx_group_t *out);
 int cx_usage_query_direct(cx_db *db, apr_pool_t *p, const cx_usage_query_t *q,
                           apr_array_header_t **rows /* cx_usage_row_t */, const char **err);
 
-/* Add the usage rows of request_ids (n of them, all just inserted) to the rollups.
+/* Add n usage rows (all just inserted; now stands for a created_at of 0) to the rollups.
  * Called by cx_store_record_usage and cx_store_record_usage_batch inside the
- * transaction that inserts the rows, so both commit or neither. */
-int cx_usage_rollup_add(cx_db *db, const char *const *request_ids, int n);
+ * transaction that inserts the rows, so both commit or neither. The rows are summed
+ * in memory by each rollup's key and every rollup gets one multi-row upsert: a batch
+ * of one key, model and hour costs three one-row statements, whatever its size. */
+int cx_usage_rollup_add(cx_db *db, const cx_usage_record_t *const *u, int n, apr_time_t now);
+
+/* The DATETIME(6) text of t ("2026-11-21 13:05:09.123456", UTC), the text the usage
+ * row is stored with, and the hour and day it is rolled up under. */
+void cx_usage_time_labels(apr_time_t t, char datetime[27], char hour[20], char day[11]);
 
 /* Recompute the rollups of org_id (0 = every organization) from usage_events, in one
  * transaction: for repairs, and to build rollups for rows loaded in bulk (bench/).

@@ -41,7 +41,7 @@ int conduix_gov_allowlist(request_rec *r, conduix_req_t *ctx, const cx_catalog_t
     gov->cat = cat;
     gov->res = res;
     const char *err;
-    if (cx_allowlist_compile(r->pool, ctx->key.allowed_models, cat, &gov->allowlist, &err)) {
+    if (conduix_allowlist(ctx->conf->runtime, r, cat, ctx->key.allowed_models, &gov->allowlist, &err)) {
         /* A stored allowlist we cannot read must not open every model: refuse. */
         CX_RLOG(APLOG_ERR, r, ctx, "CX0501", "key %" APR_UINT64_T_FMT " has a malformed allowlist: %s",
                 (apr_uint64_t)ctx->key.key_id, err);
@@ -76,7 +76,8 @@ int conduix_gov_rate_limit(request_rec *r, conduix_req_t *ctx, conduix_gov_t *go
         return OK;
     }
     uint64_t limit = (uint64_t)ctx->key.rate_limit_rpm;
-    const char *key = apr_psprintf(r->pool, "cx:rl:%" APR_UINT64_T_FMT, (apr_uint64_t)ctx->key.key_id);
+    /* apr_off_t_toa, not apr_psprintf: this runs on every request. */
+    const char *key = apr_pstrcat(r->pool, "cx:rl:", apr_off_t_toa(r->pool, (apr_off_t)ctx->key.key_id), NULL);
     cx_rl_decision_t d;
     cx_state_rc rc = cx_rl_admit(st, key, limit, apr_time_now(), &d);
     if (rc != CX_STATE_OK) {
@@ -87,9 +88,9 @@ int conduix_gov_rate_limit(request_rec *r, conduix_req_t *ctx, conduix_gov_t *go
     }
     /* err_headers_out: on the answer whatever it is, a 4xx from later checks included. */
     apr_table_setn(r->err_headers_out, "x-ratelimit-limit-requests",
-                   apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, (apr_uint64_t)d.limit));
+                   apr_off_t_toa(r->pool, (apr_off_t)d.limit));
     apr_table_setn(r->err_headers_out, "x-ratelimit-remaining-requests",
-                   apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, (apr_uint64_t)d.remaining));
+                   apr_off_t_toa(r->pool, (apr_off_t)d.remaining));
     apr_table_setn(r->err_headers_out, "x-ratelimit-reset-requests", cx_rl_duration(r->pool, d.reset));
     if (d.admitted)
         return OK;

@@ -22,7 +22,13 @@ typedef struct catalog_ref {
     int retired;
     /* Credentials resolved for catalog providers (env:/file:), by name. */
     apr_hash_t *credentials;
+    /* Key allowlists compiled against this snapshot, by their JSON text: compiling
+     * one (a JSON parse and a catalog lookup per entry) on every request cost more
+     * than any other governance check. They live and die with the snapshot. */
+    apr_hash_t *allowlists;
 } catalog_ref_t;
+
+#define ALLOWLIST_CACHE_MAX 4096   /* distinct allowlists per snapshot; more compile per request */
 
 /* Cached key lookups, keyed by the key's SHA-256. Each entry owns a subpool so a
  * refresh frees the previous copy; readers copy out under the lock. */
@@ -164,6 +170,7 @@ static catalog_ref_t *catalog_load(conduix_runtime_t *rt, request_rec *r)
     ref->catalog = cat;
     ref->loaded = apr_time_now();
     ref->credentials = apr_hash_make(p);
+    ref->allowlists = apr_hash_make(p);
     for (apr_hash_index_t *hi = apr_hash_first(p, cat->providers); hi; hi = apr_hash_next(hi)) {
         const void *name;
         void *v;
@@ -226,6 +233,37 @@ const cx_catalog_t *conduix_catalog(conduix_runtime_t *rt, request_rec *r)
     apr_pool_cleanup_register(r->pool, hold, catalog_hold_release, apr_pool_cleanup_null);
     apr_table_setn(r->notes, "conduix-catalog", (const char *)ref);
     return ref->catalog;
+}
+
+int conduix_allowlist(conduix_runtime_t *rt, request_rec *r, const cx_catalog_t *cat,
+                      const char *json_text, cx_allowlist_t **out, const char **err)
+{
+    /* Compiled in the request first: a malformed list (an error message) and the
+     * lists that admit everything (NULL) are not worth keeping. */
+    catalog_ref_t *ref = (catalog_ref_t *)apr_table_get(r->notes, "conduix-catalog");
+    if (!json_text || !ref || ref->catalog != cat)
+        return cx_allowlist_compile(r->pool, json_text, cat, out, err);
+    apr_thread_mutex_lock(rt->lock);
+    cx_allowlist_t *al = apr_hash_get(ref->allowlists, json_text, APR_HASH_KEY_STRING);
+    apr_thread_mutex_unlock(rt->lock);
+    if (al) {
+        *out = al;
+        return 0;
+    }
+    int rv = cx_allowlist_compile(r->pool, json_text, cat, out, err);
+    if (rv != 0 || !*out)
+        return rv;
+    apr_thread_mutex_lock(rt->lock);
+    if (!apr_hash_get(ref->allowlists, json_text, APR_HASH_KEY_STRING) &&
+        apr_hash_count(ref->allowlists) < ALLOWLIST_CACHE_MAX) {
+        const char *unused;
+        cx_allowlist_t *kept = NULL;
+        /* The snapshot's pool is shared by this child's threads: only under the lock. */
+        if (cx_allowlist_compile(ref->pool, json_text, cat, &kept, &unused) == 0 && kept)
+            apr_hash_set(ref->allowlists, apr_pstrdup(ref->pool, json_text), APR_HASH_KEY_STRING, kept);
+    }
+    apr_thread_mutex_unlock(rt->lock);
+    return 0;
 }
 
 void conduix_provider_endpoint(conduix_runtime_t *rt, const cx_provider_t *prov,

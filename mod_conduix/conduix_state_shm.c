@@ -1,77 +1,111 @@
 /* mod_conduix `shm` shared state backend: one shared memory segment for every
  * child of this httpd, laid out by lib/cx_state_table.c (pointer-free records).
  *
- * Lifecycle, the httpd way (mod_socache_shmcb, mod_slotmem_shm, mod_authn_socache):
- *  - pre_config registers the mutex type "conduix-state", so the standard
- *    `Mutex` directive can choose its mechanism and directory;
+ * Lifecycle, the httpd way (mod_socache_shmcb, mod_slotmem_shm):
  *  - post_config (in the parent, real pass only) creates the segment, anonymous
- *    where the platform has it (else a file in the runtime directory), and the
- *    global mutex, then formats the segment;
- *  - child_init re-opens the mutex in each child; the segment is inherited.
+ *    where the platform has it (else a file in the runtime directory), and formats
+ *    it: the lock first, then the table;
+ *  - child_init marks the state usable; the segment is inherited.
+ *
+ * The lock is a process-shared, robust pthread mutex in the segment's first bytes,
+ * not an APR global mutex. Every request takes it several times (rate window, cap
+ * counters, breaker, cache), each time for a few hundred instructions: an APR global
+ * mutex is a thread mutex plus a process lock whose mechanism the `Mutex` directive
+ * picks, and Debian's stock `Mutex file:${APACHE_LOCK_DIR} default` makes that an
+ * fcntl() lock, two system calls per operation and a sleeping wait under contention.
+ * A pthread mutex costs two atomic instructions when uncontended. Robust, because a
+ * child may die holding it: the next locker is told, marks it consistent and goes
+ * on (see table_lock).
  *
  * Graceful restarts: breakers, spend counters and cached answers must not be
- * forgotten because an operator reloaded the configuration. The segment and its
- * mutex are therefore allocated from the process pool (which lives as long as the
- * parent) and remembered in that pool's userdata, like mod_slotmem_shm keeps its
- * slots: the next generation's post_config finds them and reuses them as long as
- * the configured size is unchanged. The mutex must outlive the generation too: a
- * per-generation mutex would let an old child and a new child, both still
- * serving during the graceful overlap, hold "the" lock at the same time. */
+ * forgotten because an operator reloaded the configuration. The segment is
+ * therefore allocated from the process pool (which lives as long as the parent)
+ * and remembered in that pool's userdata, like mod_slotmem_shm keeps its slots:
+ * the next generation's post_config finds it and reuses it as long as
+ * the configured size is unchanged. The lock lives in the segment, so it outlives
+ * the generation with it: an old child and a new child serving side by side during
+ * the graceful overlap take the same lock. */
 #include "conduix_resilience.h"
 #include "cx_state_table.h"
 
 #include <http_core.h>
 #include <http_main.h>
-#include <util_mutex.h>
-#include <apr_global_mutex.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
+#include <errno.h>
+#include <pthread.h>
 
 APLOG_USE_MODULE(conduix);
 
-#define STATE_MUTEX_TYPE "conduix-state"
 #define KEEP_KEY "conduix-state-shm"
+/* The segment starts with the lock, padded to a cache line pair so that the table's
+ * header does not share a line with it. */
+#define LOCK_AREA 128
+_Static_assert(sizeof(pthread_mutex_t) <= LOCK_AREA, "the lock area holds a pthread mutex");
 
 /* Lives in the process pool across generations. */
 typedef struct {
     apr_shm_t *shm;
-    apr_size_t size;
+    apr_size_t size;                /* of the whole segment, lock area included */
     const char *file;               /* NULL for an anonymous segment */
-    apr_global_mutex_t *mutex;
     int reused;                     /* generations that kept this segment */
 } shm_keep_t;
 
 static shm_keep_t *keep;            /* this generation's view */
 static cx_state_table *table;
 static cx_state state;
-static int state_ready;             /* set in child_init once the mutex is usable */
+static int state_ready;             /* set in child_init */
 
 const cx_state *conduix_shared_state(void)
 {
     return state_ready ? &state : NULL;
 }
 
+static pthread_mutex_t *segment_lock(shm_keep_t *k)
+{
+    return apr_shm_baseaddr_get(k->shm);
+}
+
+static void *segment_table(shm_keep_t *k)
+{
+    return (char *)apr_shm_baseaddr_get(k->shm) + LOCK_AREA;
+}
+
+static int lock_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    int rc = pthread_mutexattr_init(&a);
+    if (rc == 0) {
+        rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+        if (rc == 0)
+            rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+        if (rc == 0)
+            rc = pthread_mutex_init(m, &a);
+        pthread_mutexattr_destroy(&a);
+    }
+    return rc;
+}
+
 static int table_lock(void *baton)
 {
-    shm_keep_t *k = baton;
-    return apr_global_mutex_lock(k->mutex) == APR_SUCCESS ? 0 : -1;
+    pthread_mutex_t *m = baton;
+    int rc = pthread_mutex_lock(m);
+    if (rc == EOWNERDEAD) {
+        /* A child died inside a table operation (a few hundred instructions of plain
+         * memory work, so in practice only when it was killed). Whatever entry it was
+         * writing may be half-written; the alternative, every child blocked on the
+         * lock for good, is worse. Said loudly so an operator can restart if in doubt. */
+        pthread_mutex_consistent(m);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, "CX0809: a child died holding the shared "
+                     "state lock; the lock was recovered");
+        return 0;
+    }
+    return rc == 0 ? 0 : -1;
 }
 
 static void table_unlock(void *baton)
 {
-    shm_keep_t *k = baton;
-    apr_global_mutex_unlock(k->mutex);
-}
-
-static int state_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
-{
-    apr_status_t rv = ap_mutex_register(pconf, STATE_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
-    if (rv != APR_SUCCESS) {
-        ap_log_perror(APLOG_MARK, APLOG_CRIT, rv, plog, "CX0801: cannot register the %s mutex type",
-                      STATE_MUTEX_TYPE);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    return OK;
+    pthread_mutex_unlock(baton);
 }
 
 static int engine_on_anywhere(server_rec *s)
@@ -107,18 +141,19 @@ static int state_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     if (!engine_on_anywhere(s))
         return OK;
     conduix_server_conf_t *conf = ap_get_module_config(s->module_config, &conduix_module);
-    apr_size_t size = conf->shared_state_size == CONDUIX_UNSET ? CONDUIX_DEFAULT_STATE_SIZE
-                                                               : (apr_size_t)conf->shared_state_size;
+    apr_size_t size = (conf->shared_state_size == CONDUIX_UNSET ? CONDUIX_DEFAULT_STATE_SIZE
+                                                                : (apr_size_t)conf->shared_state_size)
+                      + LOCK_AREA;
     apr_pool_t *pproc = s->process->pool;
     apr_status_t rv;
     void *data = NULL;
     apr_pool_userdata_get(&data, KEEP_KEY, pproc);
     shm_keep_t *k = data;
 
-    if (k && k->shm && k->size == size && cx_state_table_valid(apr_shm_baseaddr_get(k->shm), size)) {
+    if (k && k->shm && k->size == size && cx_state_table_valid(segment_table(k), size - LOCK_AREA)) {
         k->reused++;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "CX0802: shared state kept across the restart "
-                     "(%" APR_SIZE_T_FMT " bytes, generation %d)", size, k->reused);
+                     "(%" APR_SIZE_T_FMT " bytes, generation %d)", size - LOCK_AREA, k->reused);
     }
     else {
         if (!k) {
@@ -130,7 +165,7 @@ static int state_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
              * until they exit; the parent lets go of it now. */
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "CX0803: %s changed from %" APR_SIZE_T_FMT
                          " to %" APR_SIZE_T_FMT " bytes: shared state starts empty", "ConduixSharedStateSize",
-                         k->size, size);
+                         k->size - LOCK_AREA, size - LOCK_AREA);
             apr_shm_destroy(k->shm);
             k->shm = NULL;
         }
@@ -143,29 +178,27 @@ static int state_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         }
         k->size = size;
         k->reused = 0;
-        if (cx_state_table_format(apr_shm_baseaddr_get(k->shm), size) != 0) {
+        int rc = lock_init(segment_lock(k));
+        if (rc != 0) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rc, s, "CX0807: cannot create the shared state lock");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (cx_state_table_format(segment_table(k), size - LOCK_AREA) != 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "CX0805: the shared state segment is too small");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         uint32_t nslots, nblocks;
         apr_size_t slot_size, block_size;
-        cx_state_table_geometry(size, &nslots, &nblocks, &slot_size, &block_size);
+        cx_state_table_geometry(size - LOCK_AREA, &nslots, &nblocks, &slot_size, &block_size);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CX0806: shared state: %" APR_SIZE_T_FMT " bytes "
                      "%s, %u slots of %" APR_SIZE_T_FMT " bytes, %u value blocks of %" APR_SIZE_T_FMT
-                     " bytes", size, k->file ? k->file : "anonymous", nslots, slot_size, nblocks,
+                     " bytes", size - LOCK_AREA, k->file ? k->file : "anonymous", nslots, slot_size, nblocks,
                      block_size);
     }
 
-    if (!k->mutex) {
-        rv = ap_global_mutex_create(&k->mutex, NULL, STATE_MUTEX_TYPE, NULL, s, pproc, 0);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CX0807: cannot create the shared state mutex");
-            k->mutex = NULL;
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
     keep = k;
-    table = cx_state_table_attach(pconf, apr_shm_baseaddr_get(k->shm), size, table_lock, table_unlock, k);
+    table = cx_state_table_attach(pconf, segment_table(k), size - LOCK_AREA, table_lock, table_unlock,
+                                  segment_lock(k));
     if (!table) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "CX0808: the shared state segment is not valid");
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -179,21 +212,15 @@ static int state_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 
 static void state_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    (void)pchild;
+    (void)s;
     if (!keep || !table)
         return;
-    apr_status_t rv = apr_global_mutex_child_init(&keep->mutex, apr_global_mutex_lockfile(keep->mutex),
-                                                  pchild);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CX0809: cannot attach the shared state mutex in "
-                     "the child: breakers, budgets and the cache are off in this child");
-        return;
-    }
     state_ready = 1;
 }
 
 void conduix_state_register_hooks(apr_pool_t *p)
 {
-    ap_hook_pre_config(state_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(state_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before the other child_init hooks, which may already use the state. */
     ap_hook_child_init(state_child_init, NULL, NULL, APR_HOOK_FIRST);

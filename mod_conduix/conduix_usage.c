@@ -229,8 +229,14 @@ static int enqueue(conduix_usage_queue_t *q, const cx_usage_record_t *u)
     return 1;
 }
 
-void conduix_usage_record(conduix_runtime_t *rt, request_rec *r, const cx_usage_record_t *u)
+void conduix_usage_record(conduix_runtime_t *rt, request_rec *r, const cx_usage_record_t *given)
 {
+    /* The row is dated when its request ended, not when the writer gets to it: the
+     * rollups are computed from the same time, so both land in the same hour. */
+    cx_usage_record_t row = *given;
+    if (row.created_at <= 0)
+        row.created_at = apr_time_now();
+    const cx_usage_record_t *u = &row;
     /* The charge is owed from now on (recorded or spooled): this child stops spending
      * money the wallet no longer has. */
     if (u->charged_nano > 0)

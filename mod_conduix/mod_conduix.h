@@ -9,6 +9,7 @@
 #include <apr_hash.h>
 #include <apr_time.h>
 
+#include "cx_allowlist.h"
 #include "cx_audit.h"
 #include "cx_catalog.h"
 #include "cx_dsn.h"
@@ -86,6 +87,10 @@ cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r);
 void conduix_db_release(conduix_runtime_t *rt, cx_db *db);
 /* The current catalog snapshot, held until r's pool is cleaned up. */
 const cx_catalog_t *conduix_catalog(conduix_runtime_t *rt, request_rec *r);
+/* A key's allowlist compiled against cat (the snapshot r holds): cx_allowlist_compile,
+ * kept with the snapshot so each distinct list is compiled once per snapshot. */
+int conduix_allowlist(conduix_runtime_t *rt, request_rec *r, const cx_catalog_t *cat,
+                      const char *json_text, cx_allowlist_t **out, const char **err);
 /* 1 key found (copied into r->pool), 0 unknown, -1 database unavailable. */
 int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret,
                        cx_key_record_t *out);

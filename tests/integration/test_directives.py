@@ -98,6 +98,5 @@ def test_resilience_directives_accept_valid_values(configtest):
         "ConduixCacheMaxEntrySize 1048576",
         "ConduixBudgetAlert slack https://hooks.slack.com/services/T000/B000/XXXX",
         "ConduixBudgetAlert teams https://example.webhook.office.com/webhookb2/abc",
-        "Mutex file:/tmp conduix-state",
     ]))
     assert rc == 0, out

@@ -216,6 +216,9 @@ START_TEST(test_record_encoding)
     unsigned char buf[CX_RL_RECORD_LEN];
     cx_rl_window_encode(&w, buf);
     ck_assert_int_eq(buf[0], 1700000123 & 0xff);   /* little-endian on every host */
+    ck_assert_int_eq(buf[1], (1700000123 >> 8) & 0xff);
+    ck_assert_int_eq(buf[8 + 4 * 5], 1000000 & 0xff);
+    ck_assert_int_eq(buf[8 + 4 * 5 + 2], (1000000 >> 16) & 0xff);
     ck_assert_int_eq(cx_rl_window_decode(&back, buf, sizeof buf), 0);
     ck_assert_int_eq(back.head, w.head);
     ck_assert_mem_eq(back.count, w.count, sizeof w.count);

@@ -5,6 +5,7 @@
  * hold live spend: rebuilt once when absent, and never losing a charge when a
  * rebuild races with it; the wallet figure net of charges counted since it was read. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 #include "cx_govstore.h"
 #include "cx_spendcap.h"
 #include "cx_state_table.h"
+#include "cx_utcdate.h"
 
 static apr_pool_t *pool;
 
@@ -96,7 +98,54 @@ START_TEST(test_counter_keys)
     ck_assert_str_eq(cx_cap_counter_key(pool, &key_month, t + apr_time_from_sec(86400)),
                      "cx:cap:key:7:m:2026-03");
     cx_cap_t big = {CX_CAP_KEY, CX_CAP_DAILY, UINT64_MAX, 0};
+    ck_assert_str_eq(cx_cap_counter_key(pool, &big, t), "cx:cap:key:18446744073709551615:d:2026-03-05");
     ck_assert_int_le(strlen(cx_cap_counter_key(pool, &big, t)), CX_STATE_KEY_MAX);
+    cx_cap_t zero = {CX_CAP_ORG, CX_CAP_MONTHLY, 0, 0};
+    ck_assert_str_eq(cx_cap_counter_key(pool, &zero, t), "cx:cap:org:0:m:2026-03");
+}
+END_TEST
+
+/* The hand-made UTC labels (lib/cx_utcdate.c) against APR's calendar over 1970-2400
+ * (leap years, the 2000/2100 rules), every half second around each month change of
+ * 1999-2001, and times before 1970. */
+static void check_labels_at(apr_time_t t)
+{
+    apr_time_exp_t x;
+    ck_assert_int_eq(apr_time_exp_gmt(&x, t), APR_SUCCESS);
+    char want_day[32], want_month[32], day[CX_UTC_DAY_LEN + 1], month[CX_UTC_MONTH_LEN + 1];
+    snprintf(want_day, sizeof want_day, "%04d-%02d-%02d", x.tm_year + 1900, x.tm_mon + 1, x.tm_mday);
+    snprintf(want_month, sizeof want_month, "%04d-%02d", x.tm_year + 1900, x.tm_mon + 1);
+    ck_assert_str_eq(cx_utc_day_label(day, t), want_day);
+    ck_assert_str_eq(cx_utc_month_label(month, t), want_month);
+}
+
+START_TEST(test_utc_labels_agree_with_apr)
+{
+    apr_time_t from = utc(1970, 1, 1, 0, 0, 0), to = utc(2400, 1, 1, 0, 0, 0);
+    /* 2 days 3 hours 7 seconds: lands on every hour and weekday over the span */
+    for (apr_time_t t = from; t < to; t += apr_time_from_sec(2 * 86400 + 3 * 3600 + 7))
+        check_labels_at(t);
+    for (int y = 1999; y <= 2001; y++)
+        for (int m = 1; m <= 12; m++) {
+            apr_time_t first = utc(y, m, 1, 0, 0, 0);
+            for (apr_time_t d = -apr_time_from_sec(2); d <= apr_time_from_sec(2); d += apr_time_from_sec(1) / 2)
+                check_labels_at(first + d);
+        }
+    /* Before the epoch at whole seconds (APR truncates fractions toward zero there;
+     * a calendar does not: a microsecond before 1970 is still 1969). */
+    for (apr_time_t t = -apr_time_from_sec(1); t > -apr_time_from_sec(200LL * 366 * 86400);
+         t -= apr_time_from_sec(86400 * 37 + 11))
+        check_labels_at(t);
+    char day[CX_UTC_DAY_LEN + 1];
+    ck_assert_str_eq(cx_utc_day_label(day, -1), "1969-12-31");
+    check_labels_at(0);
+    check_labels_at(utc(2000, 2, 29, 23, 59, 59));
+    check_labels_at(utc(2100, 3, 1, 0, 0, 0));
+    char buf[24];
+    *cx_put_u64(buf, 0) = '\0';
+    ck_assert_str_eq(buf, "0");
+    *cx_put_u64(buf, UINT64_MAX) = '\0';
+    ck_assert_str_eq(buf, "18446744073709551615");
 }
 END_TEST
 
@@ -330,6 +379,7 @@ static Suite *spendcap_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_periods);
     tcase_add_test(tc, test_counter_keys);
+    tcase_add_test(tc, test_utc_labels_agree_with_apr);
     tcase_add_test(tc, test_reached_and_bound);
     tcase_add_test(tc, test_amounts);
     tcase_add_test(tc, test_key_fields_and_org_settings);
