@@ -1,5 +1,6 @@
 #include "cx_jparse.h"
 #include "cx_utf8.h"
+#include "cx_jchars.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -20,25 +21,6 @@ typedef struct {
 
 static json_t *value(parser_t *ps, int depth);
 
-/* Same table as cx_jscan: where a plain ASCII run inside a string stops. */
-static const unsigned char string_stop[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-};
 
 static void skip_ws(parser_t *ps)
 {
@@ -105,8 +87,7 @@ static int string(parser_t *ps, const char **out, apr_size_t *out_len)
     apr_size_t n = 0;        /* bytes decoded into scratch */
     int escaped = 0;
     for (;;) {
-        while (ps->i < ps->len && !string_stop[ps->s[ps->i]])
-            ps->i++;
+        ps->i = cx_json_plain_run(ps->s, ps->i, ps->len);
         if (ps->i >= ps->len)
             return 0;
         unsigned char c = ps->s[ps->i];

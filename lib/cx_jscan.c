@@ -1,5 +1,6 @@
 #include "cx_jscan.h"
 #include "cx_utf8.h"
+#include "cx_jchars.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -46,26 +47,6 @@ static int utf8_seq(scan_t *sc)
     return n != 0;
 }
 
-/* Bytes a string's scan must stop at: the closing quote, a backslash, control
- * characters (invalid) and non-ASCII (checked as UTF-8). */
-static const unsigned char string_stop[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-};
 
 /* A string at sc->i (the opening quote). *escaped tells whether it had escapes. */
 static int string(scan_t *sc, int *escaped)
@@ -73,9 +54,7 @@ static int string(scan_t *sc, int *escaped)
     *escaped = 0;
     sc->i++;
     while (sc->i < sc->len) {
-        /* plain ASCII runs are most of every document */
-        while (sc->i < sc->len && !string_stop[sc->s[sc->i]])
-            sc->i++;
+        sc->i = cx_json_plain_run(sc->s, sc->i, sc->len);
         if (sc->i >= sc->len)
             break;
         unsigned char c = sc->s[sc->i];

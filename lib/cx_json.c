@@ -108,10 +108,87 @@ static void put_string(out_t *o, const char *s, apr_size_t n)
     o->len = (apr_size_t)(w - o->buf);
 }
 
+static void put_int(out_t *o, json_int_t v)
+{
+    char tmp[24];
+    char *e = tmp + sizeof tmp, *w = e;
+    /* negated as unsigned: INT64_MIN has no positive counterpart */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--w = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--w = '-';
+    put(o, w, (apr_size_t)(e - w));
+}
+
+/* The reals a request carries are short decimals (temperature 0.2, top_p 0.95). When
+ * v is the double nearest to m / 10^k for an integer m < 10^9 and k <= 6, %.*g with a
+ * precision of 9 to 15 digits prints exactly that decimal (the double is within 2^-53
+ * of it, less than half a unit of the 15th digit; at 16 or 17 digits the binary
+ * error shows: 0.2 is 0.20000000000000001), so it is written from m without snprintf
+ * (thousands of instructions). 1e-4 <= |v| < 1e9 keeps %g out of exponent form.
+ * Anything else takes the snprintf path. */
+static int put_short_decimal(out_t *o, double v, int precision)
+{
+    static const double pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    if (precision < 9 || precision > 15)
+        return -1;
+    double a = v < 0 ? -v : v;
+    if (!(a >= 1e-4 && a < 1e9))
+        return -1;
+    for (int k = 0; k <= 6; k++) {
+        double scaled = a * pow10[k];
+        if (scaled >= 1e9)
+            return -1;
+        double m = (double)(long long)(scaled + 0.5);
+        if (m / pow10[k] != a)
+            continue;
+        unsigned long long mi = (unsigned long long)m, ip = mi, fp = 0;
+        for (int i = 0; i < k; i++)
+            ip /= 10;
+        fp = mi - ip * (unsigned long long)pow10[k];
+        char tmp[32];
+        char *w = tmp;
+        if (v < 0)
+            *w++ = '-';
+        char digits[24];
+        int nd = 0;
+        do {
+            digits[nd++] = (char)('0' + ip % 10);
+            ip /= 10;
+        } while (ip);
+        while (nd)
+            *w++ = digits[--nd];
+        *w++ = '.';
+        if (k == 0 || fp == 0) {
+            *w++ = '0';           /* jansson's ".0" for a real that reads as an integer */
+        }
+        else {
+            char frac[8];
+            for (int i = k - 1; i >= 0; i--) {
+                frac[i] = (char)('0' + fp % 10);
+                fp /= 10;
+            }
+            int len = k;
+            while (len > 1 && frac[len - 1] == '0')
+                len--;
+            memcpy(w, frac, (size_t)len);
+            w += len;
+        }
+        put(o, tmp, (apr_size_t)(w - tmp));
+        return 0;
+    }
+    return -1;
+}
+
 /* jansson's jsonp_dtostr: %.*g, a '.' whatever the locale, ".0" when it would read
  * as an integer, no '+' and no leading zeros in the exponent. */
 static int put_real(out_t *o, double v, int precision)
 {
+    if (put_short_decimal(o, v, precision) == 0)
+        return 0;
     char tmp[64];
     int n = snprintf(tmp, sizeof tmp, "%.*g", precision ? precision : 17, v);
     if (n <= 0 || n >= (int)sizeof tmp)
@@ -181,12 +258,9 @@ static int put_value(out_t *o, const json_t *j, int precision, int depth)
     case JSON_STRING:
         put_string(o, json_string_value(j), json_string_length(j));
         return 0;
-    case JSON_INTEGER: {
-        char tmp[32];
-        int n = snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-        put(o, tmp, (apr_size_t)n);
+    case JSON_INTEGER:
+        put_int(o, json_integer_value(j));
         return 0;
-    }
     case JSON_REAL:
         return put_real(o, json_real_value(j), precision);
     case JSON_TRUE:

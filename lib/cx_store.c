@@ -795,10 +795,55 @@ static int distinct_ids(apr_pool_t *p, const cx_usage_record_t *const *u, int n,
     return d;
 }
 
+struct cx_touch_memo {
+    apr_pool_t *pool;             /* entries; cleared when there are too many */
+    apr_hash_t *keys;             /* key id -> apr_time_t of the last touch */
+    apr_interval_time_t interval;
+};
+
+#define TOUCH_MEMO_MAX 10000
+
+cx_touch_memo *cx_touch_memo_create(apr_pool_t *p, apr_interval_time_t interval)
+{
+    cx_touch_memo *m = apr_pcalloc(p, sizeof *m);
+    apr_pool_create(&m->pool, p);
+    m->keys = apr_hash_make(m->pool);
+    m->interval = interval;
+    return m;
+}
+
+static int touch_due(const cx_touch_memo *m, uint64_t key_id, apr_time_t now)
+{
+    if (!m)
+        return 1;
+    const apr_time_t *at = apr_hash_get(m->keys, &key_id, sizeof key_id);
+    return !at || now - *at >= m->interval || now < *at;
+}
+
+/* After the commit only: a rolled-back touch did not happen. */
+static void touch_note(cx_touch_memo *m, const uint64_t *keys, int n, apr_time_t now)
+{
+    if (!m)
+        return;
+    if (apr_hash_count(m->keys) + (unsigned)n > TOUCH_MEMO_MAX) {
+        apr_pool_clear(m->pool);
+        m->keys = apr_hash_make(m->pool);
+    }
+    for (int i = 0; i < n; i++) {
+        apr_time_t *at = apr_hash_get(m->keys, &keys[i], sizeof keys[i]);
+        if (!at) {
+            uint64_t *k = apr_pmemdup(m->pool, &keys[i], sizeof keys[i]);
+            at = apr_palloc(m->pool, sizeof *at);
+            apr_hash_set(m->keys, k, sizeof *k, at);
+        }
+        *at = now;
+    }
+}
+
 /* Multi-row statements inside the open transaction. 1 when done, 0 when some request
  * id was already recorded (the caller rolls back and goes row by row), -1 on error. */
 static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record_t *const *u, int n,
-                                 apr_time_t now)
+                                 apr_time_t now, cx_touch_memo *memo, uint64_t **touched, int *ntouched)
 {
     static const char usage_head[] =
         "INSERT IGNORE INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
@@ -895,32 +940,42 @@ static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record
         return -1;
     uint64_t *keys;
     int nkeys = distinct_ids(p, u, n, 0, 0, &keys);
-    for (int k = 0; k < nkeys; k++)
+    *touched = keys;
+    *ntouched = 0;
+    for (int k = 0; k < nkeys; k++) {
+        if (!touch_due(memo, keys[k], now))
+            continue;
         if (touch_key(db, keys[k]))
             return -1;
+        keys[(*ntouched)++] = keys[k];
+    }
     return 1;
 }
 
 int cx_store_record_usage_batch(cx_db *db, const cx_usage_record_t *const *u, int n,
-                                int *duplicate, const char **err)
+                                cx_touch_memo *memo, int *duplicate, const char **err)
 {
     apr_pool_t *p;
     apr_pool_create(&p, db->pool);
     memset(duplicate, 0, (size_t)n * sizeof *duplicate);
     apr_time_t now = apr_time_now();
+    uint64_t *touched = NULL;
+    int ntouched = 0;
     if (cx_db_begin(db))
         goto fail;
-    int rv = record_usage_multirow(db, p, u, n, now);
+    int rv = record_usage_multirow(db, p, u, n, now, memo, &touched, &ntouched);
     if (rv < 0)
         goto fail;
     if (rv == 0) {
         /* Replayed rows among them: start over row by row, skipping their charges. */
         cx_db_rollback(db);
+        ntouched = 0;   /* row by row touches every key: nothing to remember */
         if (cx_db_begin(db) || record_usage_rowwise(db, p, u, n, now, duplicate))
             goto fail;
     }
     if (cx_db_commit(db))
         goto fail;
+    touch_note(memo, touched, ntouched, now);
     apr_pool_destroy(p);
     return 0;
 fail:

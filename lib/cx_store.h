@@ -130,14 +130,22 @@ typedef struct {
 int cx_store_record_usage(cx_db *db, const cx_usage_record_t *u, int *duplicate,
                           const char **err);
 
+/* Which keys' last_used_at a usage writer set lately. A writer that passes one to
+ * cx_store_record_usage_batch touches a key at most once per interval (its first use
+ * always), not in every batch: one statement less per transaction, and last use is
+ * still known to the interval. Owned by one thread. */
+typedef struct cx_touch_memo cx_touch_memo;
+cx_touch_memo *cx_touch_memo_create(apr_pool_t *p, apr_interval_time_t interval);
+
 /* Several usage rows in ONE transaction (one commit, one log flush for all), with
  * multi-row INSERTs: every row gets its own ledger debit whose balance_after is what
  * one transaction per row would have written; each org's balance moves once (locked
  * in org id order). Rows already recorded (replays) are detected and the batch is
  * redone row by row without their charges, duplicate[i] set. All or nothing: -1 with
- * *err means nothing of the batch was written (rolled back). */
+ * *err means nothing of the batch was written (rolled back). memo may be NULL (every
+ * batch touches its keys). */
 int cx_store_record_usage_batch(cx_db *db, const cx_usage_record_t *const *u, int n,
-                                int *duplicate, const char **err);
+                                cx_touch_memo *memo, int *duplicate, const char **err);
 
 int cx_store_balance(cx_db *db, uint64_t org_id, cx_nano_t *balance);
 

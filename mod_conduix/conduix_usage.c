@@ -33,6 +33,8 @@ APLOG_USE_MODULE(conduix);
  * child writes its row after LINGER at most; the client has its answer already. */
 #define LINGER_ROWS 32
 #define LINGER apr_time_from_msec(2)
+/* api_keys.last_used_at is set by the first row of a key, then at most this often. */
+#define TOUCH_INTERVAL apr_time_from_sec(60)
 
 typedef struct queued_row {
     struct queued_row *next;
@@ -43,6 +45,7 @@ struct conduix_usage_queue {
     conduix_runtime_t *rt;
     server_rec *s;
     apr_pool_t *writer_pool;     /* used only by the writer thread */
+    cx_touch_memo *touched;      /* keys whose last_used_at the writer set lately; its own */
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
     queued_row_t *head, *tail;
@@ -105,19 +108,19 @@ static void write_rows(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s, cx_d
 }
 
 static void write_batch(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s,
-                        const cx_usage_record_t *const *rows, int n)
+                        const cx_usage_record_t *const *rows, int n, cx_touch_memo *memo)
 {
     const char *dir = conduix_runtime_conf(rt)->spool_dir;
     cx_db *db = conduix_db_acquire(rt, NULL);
     if (db) {
         int *duplicate = apr_pcalloc(p, n * sizeof *duplicate);
         const char *err;
-        int rv = cx_store_record_usage_batch(db, rows, n, duplicate, &err);
+        int rv = cx_store_record_usage_batch(db, rows, n, memo, duplicate, &err);
         /* Stale connections (the server restarted): drop each, try a fresh one. */
         for (int retry = 0; rv != 0 && db && !cx_db_ok(db) && retry < CONDUIX_DB_STALE_RETRIES; retry++) {
             conduix_db_release(rt, db);
             db = conduix_db_acquire(rt, NULL);
-            rv = db ? cx_store_record_usage_batch(db, rows, n, duplicate, &err) : -1;
+            rv = db ? cx_store_record_usage_batch(db, rows, n, memo, duplicate, &err) : -1;
             if (!db)
                 err = "no database connection";
         }
@@ -167,7 +170,7 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thread, void *data)
         apr_thread_mutex_unlock(q->lock);
         if (stop)
             break;
-        write_batch(q->rt, q->writer_pool, q->s, rows, n);
+        write_batch(q->rt, q->writer_pool, q->s, rows, n, q->touched);
         for (int i = 0; i < n; i++)
             free(taken[i]);
         apr_pool_clear(q->writer_pool);
@@ -245,7 +248,7 @@ void conduix_usage_record(conduix_runtime_t *rt, request_rec *r, const cx_usage_
     if (q && enqueue(q, u))
         return;
     const cx_usage_record_t *rows[1] = {u};
-    write_batch(rt, r->pool, r->server, rows, 1);
+    write_batch(rt, r->pool, r->server, rows, 1, NULL);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -269,6 +272,7 @@ conduix_usage_queue_t *conduix_usage_queue_create(apr_pool_t *pchild, server_rec
     q->rt = rt;
     q->s = s;
     apr_status_t rv = apr_pool_create(&q->writer_pool, pchild);
+    q->touched = cx_touch_memo_create(pchild, TOUCH_INTERVAL);
     if (rv == APR_SUCCESS)
         rv = apr_thread_mutex_create(&q->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
     if (rv == APR_SUCCESS)

@@ -872,6 +872,31 @@ START_TEST(test_fast_dump_matches_jansson)
     ref = cx_json_dump_jansson(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(15), &jl);
     ck_assert_msg(fl == jl && !memcmp(fast, ref, fl), "reals differ (15)");
     json_decref(a);
+    /* Short decimals (the writer's fast path) at every precision it serves and the
+     * ones it leaves to snprintf, around its limits, and the integer extremes. */
+    a = json_array();
+    static const double pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+    for (int k = 0; k <= 7; k++)
+        for (long long m = 1; m < 2000000000LL; m = m * 7 + 3) {
+            json_array_append_new(a, json_real((double)m / pow10[k]));
+            json_array_append_new(a, json_real(-(double)m / pow10[k]));
+        }
+    static const double edges[] = {0.2, 0.95, 0.7, 1.0, 2.0, 1e-4, 9.9999e-5, 1.0001e-4, 999999999.0,
+                                   1e9, 123456789.5, 0.1 + 0.2, 1.0 / 3.0, 0.0, -0.0, 100.0, 1e15};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        json_array_append_new(a, json_real(edges[i]));
+        json_array_append_new(a, json_real(-edges[i]));
+    }
+    json_array_append_new(a, json_integer(INT64_MAX));
+    json_array_append_new(a, json_integer(INT64_MIN));
+    json_array_append_new(a, json_integer(0));
+    json_array_append_new(a, json_integer(-1));
+    for (int prec = 1; prec <= 17; prec++) {
+        fast = cx_json_dump_flags(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(prec), &fl);
+        ref = cx_json_dump_jansson(pool, a, JSON_COMPACT | JSON_REAL_PRECISION(prec), &jl);
+        ck_assert_msg(fl == jl && !memcmp(fast, ref, fl), "short decimals differ at precision %d", prec);
+    }
+    json_decref(a);
     /* A bare scalar is jansson's business (it refuses it without JSON_ENCODE_ANY). */
     json_t *str = json_string("x");
     ck_assert_ptr_null(cx_json_dump(pool, str, NULL));
@@ -948,12 +973,35 @@ START_TEST(test_fast_parser_matches_jansson)
 }
 END_TEST
 
+/* The word-at-a-time string skip (lib/cx_jchars.h): every kind of stop byte at every
+ * offset of strings from 0 to 40 bytes long, so each lands at each position of an
+ * eight-byte word and in the byte-by-byte tail; parser and scanner against jansson. */
+START_TEST(test_string_runs_every_offset)
+{
+    static const char *const stops[] = {"\"", "\\n", "\\\"", "\x01", "\x1f", "\x7f", "\xc3\xa9",
+                                        "\xe4\xb8\x96", "\xf0\x9f\x8e\x89", "\xc3", "\x80", "\\u00e9",
+                                        "\xff", " ", "~"};
+    for (size_t k = 0; k < sizeof stops / sizeof stops[0]; k++)
+        for (int len = 0; len <= 40; len++)
+            for (int at = 0; at <= len; at++) {
+                char buf[160];
+                int n = snprintf(buf, sizeof buf, "{\"model\":\"%.*s%s%.*s\",\"k\":1}", at,
+                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP", stops[k], len - at,
+                                 "0123456789012345678901234567890123456789012");
+                assert_parse_like_jansson(buf, (apr_size_t)n);
+                assert_same_response(buf, (apr_size_t)n);
+                assert_same_chunk(buf, (apr_size_t)n, 0);
+            }
+}
+END_TEST
+
 static Suite *openai_suite(void)
 {
     Suite *s = suite_create("cx_openai");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_upstream_body_non_stream);
+    tcase_add_test(tc, test_string_runs_every_offset);
     tcase_add_test(tc, test_upstream_body_stream_adds_include_usage);
     tcase_add_test(tc, test_upstream_body_stream_keeps_other_stream_options);
     tcase_add_test(tc, test_client_wants_usage);
