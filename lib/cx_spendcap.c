@@ -141,14 +141,29 @@ int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t,
     const char *from, *to;
     cx_cap_period_bounds(p, c->period, t, &from, &to, NULL);
     cx_rows_t rows;
-    /* Both columns lead an index with created_at: (org_id, created_at), (key_id, created_at). */
-    int rv = c->scope == CX_CAP_KEY
-        ? cx_db_query(db, p, "SELECT CAST(COALESCE(SUM(charged_nano), 0) AS CHAR) FROM usage_events "
-                      "WHERE key_id = ? AND created_at >= ? AND created_at < ? AND request_id <> ?",
-                      "usss", &rows, c->id, from, to, exclude_request_id ? exclude_request_id : "")
-        : cx_db_query(db, p, "SELECT CAST(COALESCE(SUM(charged_nano), 0) AS CHAR) FROM usage_events "
-                      "WHERE org_id = ? AND created_at >= ? AND created_at < ? AND request_id <> ?",
-                      "usss", &rows, c->id, from, to, exclude_request_id ? exclude_request_id : "");
+    const char *ex = exclude_request_id ? exclude_request_id : "";
+    int rv;
+    /* Rollup hour tables: (org_id, key_id, hour) is an index of usage_rollup_hour,
+     * (org_id, hour) leads usage_rollup_hour_org's key. The excluded row, if it is
+     * already written, is found by its unique request id. */
+    if (c->scope == CX_CAP_KEY && c->org_id)
+        rv = cx_db_query(db, p,
+            "SELECT CAST((SELECT COALESCE(SUM(charged_nano), 0) FROM usage_rollup_hour "
+            "WHERE org_id = ? AND key_id = ? AND hour >= ? AND hour < ?) - "
+            "(SELECT COALESCE(SUM(charged_nano), 0) FROM usage_events WHERE request_id = ? "
+            "AND key_id = ? AND created_at >= ? AND created_at < ?) AS CHAR)",
+            "uusssuss", &rows, c->org_id, c->id, from, to, ex, c->id, from, to);
+    else if (c->scope == CX_CAP_ORG)
+        rv = cx_db_query(db, p,
+            "SELECT CAST((SELECT COALESCE(SUM(charged_nano), 0) FROM usage_rollup_hour_org "
+            "WHERE org_id = ? AND hour >= ? AND hour < ?) - "
+            "(SELECT COALESCE(SUM(charged_nano), 0) FROM usage_events WHERE request_id = ? "
+            "AND org_id = ? AND created_at >= ? AND created_at < ?) AS CHAR)",
+            "usssuss", &rows, c->id, from, to, ex, c->id, from, to);
+    else    /* a key cap without its org: the rows themselves, through (key_id, created_at) */
+        rv = cx_db_query(db, p, "SELECT CAST(COALESCE(SUM(charged_nano), 0) AS CHAR) FROM usage_events "
+                         "WHERE key_id = ? AND created_at >= ? AND created_at < ? AND request_id <> ?",
+                         "usss", &rows, c->id, from, to, ex);
     const char **row = rv == 0 && rows.rows->nelts == 1 ? APR_ARRAY_IDX(rows.rows, 0, const char **) : NULL;
     if (!row || !row[0]) {
         *err = rv ? cx_db_error(db) : "no result";

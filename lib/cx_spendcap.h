@@ -38,6 +38,8 @@ typedef struct {
     cx_cap_period_t period;
     uint64_t id;                  /* org id or key id */
     cx_nano_t cap;                /* >= 0 */
+    uint64_t org_id;              /* the key's org (key caps; 0 = unknown): rebuilds read
+                                     the rollups, which are keyed by org first */
 } cx_cap_t;
 
 /* "2026-11-21" (daily) or "2026-11" (monthly): the UTC period holding t. */
@@ -73,9 +75,13 @@ cx_nano_t cx_cap_parse_stored(const char *text, int *malformed);
 const char *cx_cap_period_name(cx_cap_period_t period);
 const char *cx_cap_scope_name(cx_cap_scope_t scope);
 
-/* What the org (key_id 0) or the key paid in the period holding t, from usage_events,
- * leaving out the row of exclude_request_id (NULL: none) — a request adding its own
- * charge after a rebuild adds it itself, whether or not its row is written yet. */
+/* What the org or the key paid in the period holding t, leaving out the row of
+ * exclude_request_id (NULL: none) — a request adding its own charge after a rebuild
+ * adds it itself, whether or not its row is written yet. Read from the hourly rollups
+ * (written in the usage rows' own transactions, so equal to the rows' sum; periods
+ * are whole hours), in one statement, so one snapshot: a month of a busy key is a
+ * few hundred rollup rows, not hundreds of thousands of usage rows. Every request in
+ * flight when a counter is absent (after a restart) runs this. */
 int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t,
                             const char *exclude_request_id, cx_nano_t *spend, const char **err);
 

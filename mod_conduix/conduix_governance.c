@@ -143,11 +143,11 @@ static const char *utc_text(apr_pool_t *p, apr_time_t t)
 }
 
 static void add_cap(apr_array_header_t *caps, cx_cap_scope_t scope, cx_cap_period_t period,
-                    uint64_t id, int64_t cap)
+                    uint64_t id, int64_t cap, uint64_t org_id)
 {
     if (cap < 0)
         return;
-    cx_cap_t c = {scope, period, id, cap};
+    cx_cap_t c = {scope, period, id, cap, org_id};
     APR_ARRAY_PUSH(caps, cx_cap_t) = c;
 }
 
@@ -157,10 +157,14 @@ int conduix_gov_spend_caps(request_rec *r, conduix_req_t *ctx, conduix_gov_t *go
         return OK;
     cx_org_settings_t *org = org_settings(r, ctx, gov);
     apr_array_header_t *caps = apr_array_make(r->pool, 4, sizeof(cx_cap_t));
-    add_cap(caps, CX_CAP_KEY, CX_CAP_DAILY, ctx->key.key_id, ctx->key.spend_cap_daily_nano);
-    add_cap(caps, CX_CAP_KEY, CX_CAP_MONTHLY, ctx->key.key_id, ctx->key.spend_cap_monthly_nano);
-    add_cap(caps, CX_CAP_ORG, CX_CAP_DAILY, ctx->key.org_id, org->spend_cap_daily_nano);
-    add_cap(caps, CX_CAP_ORG, CX_CAP_MONTHLY, ctx->key.org_id, org->spend_cap_monthly_nano);
+    add_cap(caps, CX_CAP_KEY, CX_CAP_DAILY, ctx->key.key_id,
+            ctx->key.spend_cap_daily_nano, ctx->key.org_id);
+    add_cap(caps, CX_CAP_KEY, CX_CAP_MONTHLY, ctx->key.key_id,
+            ctx->key.spend_cap_monthly_nano, ctx->key.org_id);
+    add_cap(caps, CX_CAP_ORG, CX_CAP_DAILY, ctx->key.org_id,
+            org->spend_cap_daily_nano, ctx->key.org_id);
+    add_cap(caps, CX_CAP_ORG, CX_CAP_MONTHLY, ctx->key.org_id,
+            org->spend_cap_monthly_nano, ctx->key.org_id);
     if (caps->nelts == 0)
         return OK;
     apr_time_t now = apr_time_now();

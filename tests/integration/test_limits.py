@@ -255,15 +255,18 @@ def test_cap_counts_what_was_spent_and_test_keys_are_never_capped(lim, sim, db, 
     assert sum(int(r["charged_nano"]) for r in db.usage_rows(live.id)) == 2 * cost
 
 
-def _past_spend(db, key, nano: int) -> None:
+def _past_spend(db, ctl, key, nano: int) -> None:
     """A charged usage row written earlier today, as if before the shared state
-    was (re)created: only usage_events knows about it."""
+    was (re)created: only the database knows about it. Loaded directly, so its
+    rollups are rebuilt as an operator's bulk load would (the gateway writes both in
+    one transaction; counters are rebuilt from the rollups)."""
     db.execute("INSERT INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
                "requested_model, served_model, provider, status, prompt_tokens, "
                "completion_tokens, cost_nano, charged_nano) VALUES "
                "(%s, %s, %s, 'live', 'chat.completions', 'gpt-4o-mini', 'gpt-4o-mini', 'openai', "
                "200, 5, 7, %s, %s)", ("cx-req-past-%d-%d" % (key.id, nano), key.org_id, key.id,
                                       nano, nano))
+    ctl.run("usage-rebuild-rollups", "--org", str(key.org_id))
 
 
 def test_cap_counter_rebuilt_from_usage(lim, sim, db, ctl, org_factory, key_factory):
@@ -272,7 +275,7 @@ def test_cap_counter_rebuilt_from_usage(lim, sim, db, ctl, org_factory, key_fact
     # org cap: another key's spend today counts for the org
     org = org_factory()
     spender, key = key_factory(org), key_factory(org)
-    _past_spend(db, spender, 5000)
+    _past_spend(db, ctl, spender, 5000)
     org_set(ctl, org, "spend_cap_daily", credits(5000))
     err = assert_error(post(None, lim.gw, key), 402, "spend_cap_exceeded")
     assert "daily" in err["message"] and "organization" in err["message"]
@@ -280,7 +283,7 @@ def test_cap_counter_rebuilt_from_usage(lim, sim, db, ctl, org_factory, key_fact
     # key cap: the key's own spend counts, a sibling key is not affected
     org = org_factory()
     key, sibling = key_factory(org), key_factory(org)
-    _past_spend(db, key, 5000)
+    _past_spend(db, ctl, key, 5000)
     key_set(ctl, key, "--spend-cap-monthly", credits(5000))
     key_set(ctl, sibling, "--spend-cap-monthly", credits(5001))
     err = assert_error(post(None, lim.gw, key), 402, "spend_cap_exceeded")
