@@ -211,17 +211,15 @@ int cx_budget_spend_from_usage(cx_db *db, const char *provider, apr_time_t t,
     const char *from, *to;
     cx_budget_month_bounds(p, t, &from, &to);
     cx_rows_t rows;
-    /* Each request's cost rounded half-up to a nanocredit, as cx_price_cost does at
-     * list price; DIV keeps the arithmetic in exact decimals. */
+    /* The month's hours from the provider rollup (sql/070), less the excluded row if
+     * it is already written; one statement, so one snapshot. */
     int rv = cx_db_query(db, p,
-        "SELECT CAST(COALESCE(SUM((CAST(u.prompt_tokens AS DECIMAL(40,0)) * d.input_price_nano"
-        " + CAST(u.completion_tokens AS DECIMAL(40,0)) * d.output_price_nano + 500000) DIV 1000000), 0)"
-        " AS CHAR)"
-        " FROM usage_events u JOIN model_deployments d"
-        "   ON d.model_id = u.served_model AND d.provider = u.provider"
-        " WHERE u.provider = ? AND u.cache_hit = 0 AND u.created_at >= ? AND u.created_at < ?"
-        " AND u.request_id <> ?",
-        "ssss", &rows, provider, from, to, exclude_request_id ? exclude_request_id : "");
+        "SELECT CAST((SELECT COALESCE(SUM(provider_cost_nano), 0) FROM usage_rollup_provider_hour"
+        " WHERE provider = ? AND hour >= ? AND hour < ?) -"
+        " (SELECT COALESCE(SUM(provider_cost_nano), 0) FROM usage_events WHERE request_id = ?"
+        " AND provider = ? AND created_at >= ? AND created_at < ?) AS CHAR)",
+        "sssssss", &rows, provider, from, to, exclude_request_id ? exclude_request_id : "",
+        provider, from, to);
     if (rv || rows.rows->nelts != 1 || !cell(&rows, 0, 0)) {
         *err = rv ? cx_db_error(db) : "no result";
         apr_pool_destroy(p);

@@ -5,7 +5,7 @@
  * Spend is what the provider bills the operator: the request's tokens at the
  * deployment's list price (no org discount), cache hits excluded, counted per
  * UTC month. The live figure is a shared counter; cx_budget_spend_from_usage
- * rebuilds it from usage_events when the shared state was lost. */
+ * rebuilds it from the provider rollup (sql/070) when the shared state was lost. */
 #ifndef CX_BUDGET_H
 #define CX_BUDGET_H
 
@@ -68,8 +68,9 @@ int cx_budget_load(cx_db *db, apr_pool_t *p, apr_array_header_t **budgets /* cx_
                    apr_array_header_t **targets /* cx_alert_target_t */,
                    apr_array_header_t **skipped /* const char * */, const char **err);
 
-/* The provider's spend in t's month, from usage_events, leaving out the row of
- * exclude_request_id (NULL: none; see cx_cap_spend_from_usage). */
+/* The provider's spend in t's month (each request's usage_events.provider_cost_nano,
+ * summed by usage_rollup_provider_hour), leaving out the row of exclude_request_id
+ * (NULL: none; see cx_cap_spend_from_usage). */
 int cx_budget_spend_from_usage(cx_db *db, const char *provider, apr_time_t t,
                                const char *exclude_request_id, cx_nano_t *spend, const char **err);
 

@@ -37,6 +37,8 @@ const char *cx_spool_encode(apr_pool_t *p, const cx_usage_record_t *u)
     json_object_set_new(o, "latency_ms", json_integer((json_int_t)u->latency_ms));
     if (u->created_at > 0)
         json_object_set_new(o, "created_us", json_integer((json_int_t)u->created_at));
+    if (u->provider_cost_nano)
+        json_object_set_new(o, "provider_cost_nano", json_integer(u->provider_cost_nano));
     char *s = cx_json_dump(p, o, NULL);
     return s ? apr_pstrcat(p, s, "\n", NULL) : NULL;
 }
@@ -90,9 +92,11 @@ int cx_spool_decode(apr_pool_t *p, const char *line, apr_size_t len, cx_usage_re
     u->charged_nano = charged;
     u->latency_ms = (unsigned long)latency;
     /* Lines written before rows carried their time have none: dated at replay. */
-    json_int_t created;
+    json_int_t created, provider_cost;
     if (get_int(o, "created_us", &created) == 0 && created > 0)
         u->created_at = (apr_time_t)created;
+    if (get_int(o, "provider_cost_nano", &provider_cost) == 0 && provider_cost > 0)
+        u->provider_cost_nano = provider_cost;
     return 0;
 }
 

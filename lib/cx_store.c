@@ -533,14 +533,15 @@ static int record_usage_in_tx(cx_db *db, const cx_usage_record_t *u, apr_time_t 
     if (cx_db_exec(db,
                    "INSERT IGNORE INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
                    "requested_model, served_model, provider, status, stream, fallback, cache_hit, "
-                   "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   &affected, NULL, "suusssssiiiiuuiius", u->request_id, u->org_id, u->key_id,
+                   "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms, "
+                   "provider_cost_nano, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   &affected, NULL, "suusssssiiiiuuiiuis", u->request_id, u->org_id, u->key_id,
                    u->mode == CX_KEY_TEST ? "test" : "live", u->endpoint, u->requested_model,
                    u->served_model, u->provider, (int64_t)u->status, (int64_t)u->stream,
                    (int64_t)u->fallback, (int64_t)u->cache_hit, u->prompt_tokens,
                    u->completion_tokens, (int64_t)u->cost_nano, (int64_t)u->charged_nano,
-                   (uint64_t)u->latency_ms, stamp))
+                   (uint64_t)u->latency_ms, (int64_t)u->provider_cost_nano, stamp))
         return -1;
     if (affected == 0) {      /* already recorded: replay of a spooled entry */
         *duplicate = 1;
@@ -848,8 +849,9 @@ static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record
     static const char usage_head[] =
         "INSERT IGNORE INTO usage_events (request_id, org_id, key_id, mode, endpoint, "
         "requested_model, served_model, provider, status, stream, fallback, cache_hit, "
-        "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms, created_at) VALUES ";
-    static const char usage_row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        "prompt_tokens, completion_tokens, cost_nano, charged_nano, latency_ms, provider_cost_nano, "
+        "created_at) VALUES ";
+    static const char usage_row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char ledger_head[] =
         "INSERT INTO credit_ledger (org_id, kind, amount_nano, balance_after_nano, request_id, "
         "actor, created_at) VALUES ";
@@ -863,7 +865,7 @@ static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record
     uint64_t inserted = 0;
     for (int at = 0; at < n;) {
         int k = cx_db_rows_chunk(n - at);
-        cx_db_params *ps = cx_db_params_make(p, 18 * (unsigned)k);
+        cx_db_params *ps = cx_db_params_make(p, 19 * (unsigned)k);
         for (int i = at; i < at + k; i++) {
             cx_db_params_str(ps, u[i]->request_id);
             cx_db_params_int(ps, (int64_t)u[i]->org_id, 1);
@@ -882,6 +884,7 @@ static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record
             cx_db_params_int(ps, u[i]->cost_nano, 0);
             cx_db_params_int(ps, u[i]->charged_nano, 0);
             cx_db_params_int(ps, (int64_t)u[i]->latency_ms, 1);
+            cx_db_params_int(ps, u[i]->provider_cost_nano, 0);
             cx_db_params_str(ps, stamp[i]);
         }
         uint64_t affected = 0;

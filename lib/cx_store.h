@@ -121,6 +121,7 @@ typedef struct {
     cx_nano_t cost_nano;
     cx_nano_t charged_nano;
     unsigned long latency_ms;
+    cx_nano_t provider_cost_nano; /* what the provider bills, at list price (budgets) */
     apr_time_t created_at;        /* when the request ended; 0 = when the row is written */
 } cx_usage_record_t;
 

@@ -428,7 +428,7 @@ typedef struct {
     const char *bucket;           /* hour or day label */
     const char *model, *provider;
     uint64_t requests, prompt_tokens, completion_tokens;
-    int64_t cost_nano, charged_nano;
+    int64_t cost_nano, charged_nano, provider_cost_nano;
 } rollup_sum_t;
 
 static int rollup_cmp(const void *a, const void *b)
@@ -460,6 +460,7 @@ static int rollup_merge(rollup_sum_t *v, int n)
             d->completion_tokens += v[i].completion_tokens;
             d->cost_nano += v[i].cost_nano;
             d->charged_nano += v[i].charged_nano;
+            d->provider_cost_nano += v[i].provider_cost_nano;
         }
         else {
             v[m++] = v[i];
@@ -475,10 +476,18 @@ static int rollup_merge(rollup_sum_t *v, int n)
 
 static const char rollup_upsert_tail[] = " ON DUPLICATE KEY UPDATE " ROLLUP_SUMS;
 
+/* The provider table has no org, key or model: its rows are summed under org 0, key
+ * 0 and model "" so that one merge serves all four. */
+#define ROLLUP_PROVIDER_SUMS "requests = requests + VALUES(requests), " \
+    "provider_cost_nano = provider_cost_nano + VALUES(provider_cost_nano)"
+static const char rollup_provider_tail[] = " ON DUPLICATE KEY UPDATE " ROLLUP_PROVIDER_SUMS;
+
+enum { ROLLUP_HOUR, ROLLUP_DAY, ROLLUP_HOUR_ORG, ROLLUP_PROVIDER_HOUR, ROLLUPS };
+
 static const struct {
     const char *head, *row;
     int with_key, by_day;
-} rollup_tables[3] = {
+} rollup_tables[ROLLUPS] = {
     {"INSERT INTO usage_rollup_hour (org_id, hour, key_id, model, provider, requests, "
      "prompt_tokens, completion_tokens, cost_nano, charged_nano) VALUES ",
      "(?,?,?,?,?,?,?,?,?,?)", 1, 0},
@@ -488,6 +497,8 @@ static const struct {
     {"INSERT INTO usage_rollup_hour_org (org_id, hour, model, provider, requests, "
      "prompt_tokens, completion_tokens, cost_nano, charged_nano) VALUES ",
      "(?,?,?,?,?,?,?,?,?)", 0, 0},
+    {"INSERT INTO usage_rollup_provider_hour (provider, hour, requests, provider_cost_nano) VALUES ",
+     "(?,?,?,?)", 0, 0},
 };
 
 int cx_usage_rollup_add(cx_db *db, const cx_usage_record_t *const *u, int n, apr_time_t now)
@@ -505,10 +516,18 @@ int cx_usage_rollup_add(cx_db *db, const cx_usage_record_t *const *u, int n, apr
     }
     rollup_sum_t *v = apr_palloc(p, (apr_size_t)n * sizeof *v);
     int rv = 0;
-    for (int r = 0; r < 3 && rv == 0; r++) {
+    for (int r = 0; r < ROLLUPS && rv == 0; r++) {
+        int nv = 0;
         for (int i = 0; i < n; i++) {
+            if (r == ROLLUP_PROVIDER_HOUR) {
+                if (!u[i]->provider)
+                    continue;   /* no provider was reached: nothing billed */
+                v[nv++] = (rollup_sum_t){.bucket = hours[i], .model = "", .provider = u[i]->provider,
+                                         .requests = 1, .provider_cost_nano = u[i]->provider_cost_nano};
+                continue;
+            }
             /* The model rule of the migration's backfill: served, else requested. */
-            v[i] = (rollup_sum_t){
+            v[nv++] = (rollup_sum_t){
                 .org_id = u[i]->org_id,
                 .key_id = rollup_tables[r].with_key ? u[i]->key_id : 0,
                 .bucket = rollup_tables[r].by_day ? days[i] : hours[i],
@@ -521,10 +540,22 @@ int cx_usage_rollup_add(cx_db *db, const cx_usage_record_t *const *u, int n, apr
                 .charged_nano = u[i]->charged_nano,
             };
         }
-        int m = rollup_merge(v, n);
+        int m = rollup_merge(v, nv);
         for (int at = 0; at < m && rv == 0;) {
             int k = cx_db_rows_chunk(m - at);
             cx_db_params *ps = cx_db_params_make(p, 10 * (unsigned)k);
+            if (r == ROLLUP_PROVIDER_HOUR) {
+                for (int i = at; i < at + k; i++) {
+                    cx_db_params_str(ps, v[i].provider);
+                    cx_db_params_str(ps, v[i].bucket);
+                    cx_db_params_int(ps, (int64_t)v[i].requests, 1);
+                    cx_db_params_int(ps, v[i].provider_cost_nano, 0);
+                }
+                rv = cx_db_exec_rows(db, p, rollup_tables[r].head, rollup_tables[r].row, k,
+                                     rollup_provider_tail, ps, NULL);
+                at += k;
+                continue;
+            }
             for (int i = at; i < at + k; i++) {
                 cx_db_params_int(ps, (int64_t)v[i].org_id, 1);
                 cx_db_params_str(ps, v[i].bucket);
@@ -584,6 +615,14 @@ int cx_usage_rollup_rebuild(cx_db *db, uint64_t org_id)
                    "FROM usage_rollup_hour WHERE org_id = ? OR ? = 0 "
                    "GROUP BY org_id, hour, model, provider",
                    NULL, NULL, "uu", org_id, org_id) ||
+        /* Provider totals span every organization: always rebuilt whole. */
+        cx_db_exec(db, "DELETE FROM usage_rollup_provider_hour", NULL, NULL, "") ||
+        cx_db_exec(db,
+                   "INSERT INTO usage_rollup_provider_hour (provider, hour, requests, provider_cost_nano) "
+                   "SELECT provider, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00'), COUNT(*), "
+                   "SUM(provider_cost_nano) FROM usage_events WHERE provider IS NOT NULL "
+                   "GROUP BY provider, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00')",
+                   NULL, NULL, "") ||
         cx_db_commit(db)) {
         cx_db_rollback(db);
         return -1;

@@ -433,6 +433,9 @@ int conduix_chat_run(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_cl
             u->cost_nano = cx_price_cost(&price, u->prompt_tokens, u->completion_tokens,
                                          ctx->key.org_multiplier_ppm ? ctx->key.org_multiplier_ppm : CX_PPM_LIST);
             u->charged_nano = ctx->key.mode == CX_KEY_LIVE ? u->cost_nano : 0;
+            /* What the provider bills us, whatever the org pays: the budgets' figure. */
+            u->provider_cost_nano = cx_price_cost(&price, u->prompt_tokens, u->completion_tokens,
+                                                  CX_PPM_LIST);
         }
         else {
             u->status = outcome == ATTEMPT_BAD_RESPONSE ? 502 : 503;

@@ -4,8 +4,9 @@
  * hard_cap) and of the webhook rows, reloaded like the catalog. Spend per provider
  * per UTC month is a shared counter ("cx:spend:<provider>:<YYYY-MM>") raised in
  * log_transaction by what the provider bills for the request (tokens at the
- * deployment's list price; cache hits cost nothing); when the counter is absent
- * (first use since the shared state was created) it is rebuilt from usage_events.
+ * deployment's list price, usage_events.provider_cost_nano; cache hits cost nothing);
+ * when the counter is absent (first use since the shared state was created) it is
+ * rebuilt from the provider rollup (sql/070).
  *
  * Alerts: after each raise, every threshold (70/80/90/100 %) the spend has reached
  * is claimed once in the shared state ("cx:alert:<provider>:<month>:<pct>") and
@@ -174,7 +175,7 @@ static const char *spend_key(apr_pool_t *p, const char *provider, const char *mo
     return apr_pstrcat(p, "cx:spend:", provider, ":", month, NULL);
 }
 
-/* The provider's month spend as usage_events has it: the seed of an absent
+/* The provider's month spend as the database has it: the seed of an absent
  * counter, kept by lib/cx_dbcounter.h like the counters of spend caps. */
 typedef struct {
     request_rec *r;
@@ -343,14 +344,7 @@ static int budget_log_transaction(request_rec *r)
         !ctx->usage.served_model || !ctx->conf->runtime)
         return DECLINED;
     cx_usage_record_t *u = &ctx->usage;
-    if (u->prompt_tokens == 0 && u->completion_tokens == 0)
-        return DECLINED;
-    const cx_catalog_t *cat = conduix_catalog(ctx->conf->runtime, r);
-    const cx_model_t *m = cat ? apr_hash_get(cat->models, u->served_model, APR_HASH_KEY_STRING) : NULL;
-    const cx_deployment_t *dep = m ? cx_catalog_deployment(m, u->provider) : NULL;
-    if (!dep)
-        return DECLINED;
-    cx_nano_t cost = cx_price_cost(&dep->price, u->prompt_tokens, u->completion_tokens, CX_PPM_LIST);
+    cx_nano_t cost = u->provider_cost_nano;   /* priced when the answer came */
     if (cost <= 0)
         return DECLINED;
 

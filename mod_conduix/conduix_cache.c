@@ -62,6 +62,7 @@ static void record_hit(request_rec *r, conduix_req_t *ctx, const cx_cache_hit_t 
     u->completion_tokens = hit->completion_tokens;
     u->cost_nano = 0;        /* a hit costs nobody anything */
     u->charged_nano = 0;
+    u->provider_cost_nano = 0;
     u->latency_ms = (unsigned long)apr_time_as_msec(apr_time_now() - ctx->start);
     ctx->record_usage = 1;
 }

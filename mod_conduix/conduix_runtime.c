@@ -37,7 +37,17 @@ typedef struct {
     apr_time_t expires;
     int found;
     cx_key_record_t rec;
+    cx_nano_t org_charged_at_read;   /* the org's org_charge_t.charged when rec was read */
 } key_entry_t;
+
+/* What this child has charged an org since its key entries were read: a cached key
+ * record's balance is lowered by the growth of this figure, so the child does not
+ * keep spending money it already spent before the entry expires. One entry per org
+ * (not a walk over every cached key per charge). Lives in keys_pool with the keys. */
+typedef struct {
+    uint64_t org_id;
+    cx_nano_t charged;
+} org_charge_t;
 
 #define KEY_CACHE_MAX 20000
 
@@ -46,10 +56,14 @@ struct conduix_runtime {
     server_rec *server;
     conduix_server_conf_t *conf;
     apr_reslist_t *dbs;
-    apr_thread_mutex_t *lock;           /* guards catalog and key cache */
+    /* Two locks, not one: every request takes each once or twice, and with 16 or
+     * more threads per child one lock for both was the most contended in the child. */
+    apr_thread_mutex_t *catalog_lock;   /* guards the catalog snapshots and their caches */
+    apr_thread_mutex_t *keys_lock;      /* guards the key cache and the spool schedule */
     catalog_ref_t *catalog;
     int catalog_loading;
     apr_hash_t *keys;                   /* hash bytes -> key_entry_t */
+    apr_hash_t *org_charges;            /* org id -> org_charge_t, in keys_pool */
     apr_pool_t *keys_pool;
     cx_http_pool *http;
     apr_time_t spool_next_check;        /* guarded by lock */
@@ -142,9 +156,9 @@ typedef struct {
 static apr_status_t catalog_hold_release(void *data)
 {
     catalog_hold_t *h = data;
-    apr_thread_mutex_lock(h->rt->lock);
+    apr_thread_mutex_lock(h->rt->catalog_lock);
     catalog_unref_locked(h->rt, h->ref);
-    apr_thread_mutex_unlock(h->rt->lock);
+    apr_thread_mutex_unlock(h->rt->catalog_lock);
     return APR_SUCCESS;
 }
 
@@ -193,16 +207,22 @@ const cx_catalog_t *conduix_catalog(conduix_runtime_t *rt, request_rec *r)
 {
     apr_time_t refresh = apr_time_from_sec(conduix_conf_int(rt->conf->catalog_refresh,
                                                             CONDUIX_DEFAULT_CATALOG_REFRESH));
-    apr_thread_mutex_lock(rt->lock);
+    catalog_ref_t *ref = NULL;
+    apr_thread_mutex_lock(rt->catalog_lock);
     int need = !rt->catalog || (!rt->catalog_loading && apr_time_now() - rt->catalog->loaded > refresh);
-    if (need)
+    if (need) {
         rt->catalog_loading = 1;
-    apr_thread_mutex_unlock(rt->lock);
+    }
+    else {
+        ref = rt->catalog;     /* the usual case: one lock section per request */
+        ref->holders++;
+    }
+    apr_thread_mutex_unlock(rt->catalog_lock);
 
     if (need) {
         /* Loaded outside the lock: other requests keep using the current snapshot. */
         catalog_ref_t *fresh = catalog_load(rt, r);
-        apr_thread_mutex_lock(rt->lock);
+        apr_thread_mutex_lock(rt->catalog_lock);
         rt->catalog_loading = 0;
         if (fresh) {
             catalog_ref_t *old = rt->catalog;
@@ -217,14 +237,11 @@ const cx_catalog_t *conduix_catalog(conduix_runtime_t *rt, request_rec *r)
             /* Keep serving the old snapshot; try again after another interval. */
             rt->catalog->loaded = apr_time_now();
         }
-        apr_thread_mutex_unlock(rt->lock);
+        ref = rt->catalog;
+        if (ref)
+            ref->holders++;
+        apr_thread_mutex_unlock(rt->catalog_lock);
     }
-
-    apr_thread_mutex_lock(rt->lock);
-    catalog_ref_t *ref = rt->catalog;
-    if (ref)
-        ref->holders++;
-    apr_thread_mutex_unlock(rt->lock);
     if (!ref)
         return NULL;
     catalog_hold_t *hold = apr_palloc(r->pool, sizeof *hold);
@@ -243,9 +260,9 @@ int conduix_allowlist(conduix_runtime_t *rt, request_rec *r, const cx_catalog_t 
     catalog_ref_t *ref = (catalog_ref_t *)apr_table_get(r->notes, "conduix-catalog");
     if (!json_text || !ref || ref->catalog != cat)
         return cx_allowlist_compile(r->pool, json_text, cat, out, err);
-    apr_thread_mutex_lock(rt->lock);
+    apr_thread_mutex_lock(rt->catalog_lock);
     cx_allowlist_t *al = apr_hash_get(ref->allowlists, json_text, APR_HASH_KEY_STRING);
-    apr_thread_mutex_unlock(rt->lock);
+    apr_thread_mutex_unlock(rt->catalog_lock);
     if (al) {
         *out = al;
         return 0;
@@ -253,7 +270,7 @@ int conduix_allowlist(conduix_runtime_t *rt, request_rec *r, const cx_catalog_t 
     int rv = cx_allowlist_compile(r->pool, json_text, cat, out, err);
     if (rv != 0 || !*out)
         return rv;
-    apr_thread_mutex_lock(rt->lock);
+    apr_thread_mutex_lock(rt->catalog_lock);
     if (!apr_hash_get(ref->allowlists, json_text, APR_HASH_KEY_STRING) &&
         apr_hash_count(ref->allowlists) < ALLOWLIST_CACHE_MAX) {
         const char *unused;
@@ -262,7 +279,7 @@ int conduix_allowlist(conduix_runtime_t *rt, request_rec *r, const cx_catalog_t 
         if (cx_allowlist_compile(ref->pool, json_text, cat, &kept, &unused) == 0 && kept)
             apr_hash_set(ref->allowlists, apr_pstrdup(ref->pool, json_text), APR_HASH_KEY_STRING, kept);
     }
-    apr_thread_mutex_unlock(rt->lock);
+    apr_thread_mutex_unlock(rt->catalog_lock);
     return 0;
 }
 
@@ -274,10 +291,10 @@ void conduix_provider_endpoint(conduix_runtime_t *rt, const cx_provider_t *prov,
     *base_url = (pc && pc->base_url) ? pc->base_url : prov->base_url;
     *credential = pc ? pc->credential : NULL;
     if (!*credential) {
-        apr_thread_mutex_lock(rt->lock);
+        apr_thread_mutex_lock(rt->catalog_lock);
         if (rt->catalog)
             *credential = apr_hash_get(rt->catalog->credentials, prov->name, APR_HASH_KEY_STRING);
-        apr_thread_mutex_unlock(rt->lock);
+        apr_thread_mutex_unlock(rt->catalog_lock);
     }
 }
 
@@ -294,6 +311,27 @@ static void copy_record(apr_pool_t *p, const cx_key_record_t *src, cx_key_record
     dst->swap_mode = src->swap_mode ? apr_pstrdup(p, src->swap_mode) : NULL;
 }
 
+/* Under keys_lock. */
+static org_charge_t *org_charge(conduix_runtime_t *rt, uint64_t org_id, int create)
+{
+    org_charge_t *c = apr_hash_get(rt->org_charges, &org_id, sizeof org_id);
+    if (!c && create) {
+        c = apr_pcalloc(rt->keys_pool, sizeof *c);
+        c->org_id = org_id;
+        apr_hash_set(rt->org_charges, &c->org_id, sizeof c->org_id, c);
+    }
+    return c;
+}
+
+/* Under keys_lock: the entry's record with the balance net of this child's charges. */
+static void copy_entry(conduix_runtime_t *rt, apr_pool_t *p, const key_entry_t *e, cx_key_record_t *out)
+{
+    copy_record(p, &e->rec, out);
+    const org_charge_t *c = org_charge(rt, e->rec.org_id, 0);
+    if (c)
+        out->org_balance_nano -= c->charged - e->org_charged_at_read;
+}
+
 int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret,
                        cx_key_record_t *out)
 {
@@ -303,16 +341,16 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
     int ttl = conduix_conf_int(rt->conf->key_cache_ttl, CONDUIX_DEFAULT_KEY_CACHE_TTL);
 
     if (ttl > 0) {
-        apr_thread_mutex_lock(rt->lock);
+        apr_thread_mutex_lock(rt->keys_lock);
         key_entry_t *e = apr_hash_get(rt->keys, hash, CX_SHA256_LEN);
         if (e && e->expires > now) {
             int found = e->found;
             if (found)
-                copy_record(r->pool, &e->rec, out);
-            apr_thread_mutex_unlock(rt->lock);
+                copy_entry(rt, r->pool, e, out);
+            apr_thread_mutex_unlock(rt->keys_lock);
             return found;
         }
-        apr_thread_mutex_unlock(rt->lock);
+        apr_thread_mutex_unlock(rt->keys_lock);
     }
 
     cx_db *db = conduix_db_acquire(rt, r);
@@ -334,14 +372,14 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
          * last known record (revocations cannot happen while the database is down
          * anyway); usage is spooled and charged when the database is back. */
         int stale = -1;
-        apr_thread_mutex_lock(rt->lock);
+        apr_thread_mutex_lock(rt->keys_lock);
         key_entry_t *e = apr_hash_get(rt->keys, hash, CX_SHA256_LEN);
         if (e) {
             stale = e->found;
             if (stale)
-                copy_record(r->pool, &e->rec, out);
+                copy_entry(rt, r->pool, e, out);
         }
-        apr_thread_mutex_unlock(rt->lock);
+        apr_thread_mutex_unlock(rt->keys_lock);
         if (stale >= 0)
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "CX0121: database unavailable; using this child's last known key record");
@@ -351,7 +389,7 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
         *out = rec;
 
     if (ttl > 0) {
-        apr_thread_mutex_lock(rt->lock);
+        apr_thread_mutex_lock(rt->keys_lock);
         key_entry_t *old = apr_hash_get(rt->keys, hash, CX_SHA256_LEN);
         if (old) {
             apr_hash_set(rt->keys, hash, CX_SHA256_LEN, NULL);
@@ -361,6 +399,7 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
             /* Bounded memory: start over rather than track recency per entry. */
             apr_pool_clear(rt->keys_pool);
             rt->keys = apr_hash_make(rt->keys_pool);
+            rt->org_charges = apr_hash_make(rt->keys_pool);
         }
         apr_pool_t *ep;
         apr_pool_create(&ep, rt->keys_pool);
@@ -368,25 +407,23 @@ int conduix_key_lookup(conduix_runtime_t *rt, request_rec *r, const char *secret
         e->pool = ep;
         e->expires = now + apr_time_from_sec(ttl);
         e->found = found;
-        if (found)
+        e->org_charged_at_read = 0;
+        if (found) {
             copy_record(ep, &rec, &e->rec);
+            const org_charge_t *c = org_charge(rt, rec.org_id, 0);
+            e->org_charged_at_read = c ? c->charged : 0;
+        }
         apr_hash_set(rt->keys, apr_pmemdup(ep, hash, CX_SHA256_LEN), CX_SHA256_LEN, e);
-        apr_thread_mutex_unlock(rt->lock);
+        apr_thread_mutex_unlock(rt->keys_lock);
     }
     return found;
 }
 
 void conduix_key_cache_charge(conduix_runtime_t *rt, uint64_t org_id, cx_nano_t amount)
 {
-    apr_thread_mutex_lock(rt->lock);
-    for (apr_hash_index_t *hi = apr_hash_first(NULL, rt->keys); hi; hi = apr_hash_next(hi)) {
-        void *v;
-        apr_hash_this(hi, NULL, NULL, &v);
-        key_entry_t *e = v;
-        if (e->found && e->rec.org_id == org_id)
-            e->rec.org_balance_nano -= amount;
-    }
-    apr_thread_mutex_unlock(rt->lock);
+    apr_thread_mutex_lock(rt->keys_lock);
+    org_charge(rt, org_id, 1)->charged += amount;
+    apr_thread_mutex_unlock(rt->keys_lock);
 }
 
 conduix_usage_queue_t *conduix_runtime_usage_queue(conduix_runtime_t *rt)
@@ -415,20 +452,20 @@ int conduix_runtime_spool_due(conduix_runtime_t *rt)
 {
     apr_time_t now = apr_time_now();
     int due = 0;
-    apr_thread_mutex_lock(rt->lock);
+    apr_thread_mutex_lock(rt->keys_lock);
     if (now >= rt->spool_next_check) {
         rt->spool_next_check = now + SPOOL_CHECK_INTERVAL;
         due = 1;
     }
-    apr_thread_mutex_unlock(rt->lock);
+    apr_thread_mutex_unlock(rt->keys_lock);
     return due;
 }
 
 void conduix_runtime_spool_dirty(conduix_runtime_t *rt)
 {
-    apr_thread_mutex_lock(rt->lock);
+    apr_thread_mutex_lock(rt->keys_lock);
     rt->spool_next_check = 0;
-    apr_thread_mutex_unlock(rt->lock);
+    apr_thread_mutex_unlock(rt->keys_lock);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -440,9 +477,11 @@ conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
     rt->pool = pchild;
     rt->server = s;
     rt->conf = conf;
-    apr_thread_mutex_create(&rt->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    apr_thread_mutex_create(&rt->catalog_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    apr_thread_mutex_create(&rt->keys_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
     apr_pool_create(&rt->keys_pool, pchild);
     rt->keys = apr_hash_make(rt->keys_pool);
+    rt->org_charges = apr_hash_make(rt->keys_pool);
     rt->http = cx_http_pool_create(pchild);
     rt->settings = conduix_settings_cache_create(pchild);
 

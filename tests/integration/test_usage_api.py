@@ -108,6 +108,16 @@ def test_usage_totals_equal_the_calls_made(gw, db, org_factory, key_factory):
                       "SUM(completion_tokens) AS ct, SUM(cost_nano) AS cost, SUM(charged_nano) AS paid "
                       "FROM usage_rollup_hour_org WHERE org_id=%s GROUP BY 1, 2", (org,))
     assert norm(rolled) == norm(direct), "usage_rollup_hour_org"
+    # what each request cost its provider (list price: this org has no discount), and the
+    # provider-hour rollup behind budget rebuilds equals the rows' sum, in one snapshot
+    assert db.scalar("SELECT SUM(provider_cost_nano) FROM usage_events WHERE org_id=%s", (org,)) \
+        == sum(c[5] for c in calls)
+    mismatched = db.scalar(
+        "SELECT COUNT(*) FROM (SELECT provider, DATE_FORMAT(created_at, '%Y-%m-%d %H:00:00') AS h, "
+        "COUNT(*) AS n, SUM(provider_cost_nano) AS c FROM usage_events WHERE provider IS NOT NULL "
+        "GROUP BY 1, 2) e LEFT JOIN usage_rollup_provider_hour r ON r.provider = e.provider "
+        "AND r.hour = e.h WHERE r.requests IS NULL OR r.requests <> e.n OR r.provider_cost_nano <> e.c")
+    assert mismatched == 0, "usage_rollup_provider_hour differs from usage_events"
 
 
 # --- synthetic history: exactness of the range plan --------------------------------
