@@ -294,6 +294,53 @@ char *cx_json_dump_flags(apr_pool_t *p, const json_t *j, size_t flags, apr_size_
     return cx_json_dump_jansson(p, j, flags, len);
 }
 
+char *cx_json_dump_with(apr_pool_t *p, const json_t *obj, const cx_json_override_t *ov, int n,
+                        apr_size_t *len)
+{
+    enum { PRECISION = 15 };   /* cx_json_dump's */
+    if (!json_is_object(obj) || n > 8)
+        return NULL;
+    int used[8] = {0};
+    out_t o = {.p = p};
+    put(&o, "{", 1);
+    const char *key;
+    json_t *v;
+    int first = 1;
+    json_object_foreach((json_t *)obj, key, v) {
+        const json_t *value = v;
+        for (int i = 0; i < n; i++)
+            if (!used[i] && !strcmp(ov[i].key, key)) {
+                value = ov[i].value;
+                used[i] = 1;
+                break;
+            }
+        if (!first)
+            put(&o, ",", 1);
+        first = 0;
+        put_string(&o, key, strlen(key));
+        put(&o, ":", 1);
+        if (put_value(&o, value, PRECISION, 1))
+            return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        if (used[i])
+            continue;
+        if (!first)
+            put(&o, ",", 1);
+        first = 0;
+        put_string(&o, ov[i].key, strlen(ov[i].key));
+        put(&o, ":", 1);
+        if (put_value(&o, ov[i].value, PRECISION, 1))
+            return NULL;
+    }
+    put(&o, "}", 1);
+    grow(&o, 0);
+    o.buf[o.len] = '\0';
+    if (len)
+        *len = o.len;
+    return o.buf;
+}
+
 char *cx_json_dump_jansson(apr_pool_t *p, const json_t *j, size_t flags, apr_size_t *len)
 {
     char *s = json_dumps(j, flags);

@@ -17,6 +17,16 @@ json_t *cx_json_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char
 /* Serialize compactly into p; *len gets the length (may be NULL). Reals print with
  * 15 significant digits, so decimal prices such as 0.15 come out as written. */
 char *cx_json_dump(apr_pool_t *p, const json_t *j, apr_size_t *len);
+/* cx_json_dump of the object obj as if json_object_set had been called with each
+ * override on a copy of it first: an existing member keeps its place with the new
+ * value, a new one goes at the end, in the order given. Saves copying the object to
+ * change a member or two (the upstream body of every request). */
+typedef struct {
+    const char *key;
+    const json_t *value;
+} cx_json_override_t;
+char *cx_json_dump_with(apr_pool_t *p, const json_t *obj, const cx_json_override_t *ov, int n,
+                        apr_size_t *len);
 
 /* Same with explicit jansson flags. */
 char *cx_json_dump_flags(apr_pool_t *p, const json_t *j, size_t flags, apr_size_t *len);

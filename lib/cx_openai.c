@@ -21,17 +21,31 @@ static char *dump_upstream(apr_pool_t *p, const json_t *j, apr_size_t *len)
 char *cx_openai_upstream_body(apr_pool_t *p, const json_t *req, const char *upstream_model,
                               int stream, apr_size_t *len)
 {
-    /* A shallow copy is enough: only top-level members change. */
+    /* Only top-level members change: written with the new values in place, without
+     * copying the request. */
+    cx_json_override_t ov[2];
+    int n = 0;
+    json_t *model = cx_json_own(p, json_string(upstream_model));
+    if (!model)
+        return NULL;
+    ov[n++] = (cx_json_override_t){"model", model};
+    if (stream) {
+        json_t *opts = json_object_get(req, "stream_options");
+        json_t *fresh = cx_json_own(p, json_is_object(opts) ? json_copy(opts) : json_object());
+        if (!fresh)
+            return NULL;
+        json_object_set_new(fresh, "include_usage", json_true());
+        ov[n++] = (cx_json_override_t){"stream_options", fresh};
+    }
+    char *body = cx_json_dump_with(p, req, ov, n, len);
+    if (body)
+        return body;
+    /* Deeper than the fast writer goes: a copy and jansson's writer. */
     json_t *out = cx_json_own(p, json_copy((json_t *)req));
     if (!out)
         return NULL;
-    json_object_set_new(out, "model", json_string(upstream_model));
-    if (stream) {
-        json_t *opts = json_object_get(out, "stream_options");
-        json_t *fresh = json_is_object(opts) ? json_copy(opts) : json_object();
-        json_object_set_new(fresh, "include_usage", json_true());
-        json_object_set_new(out, "stream_options", fresh);
-    }
+    for (int i = 0; i < n; i++)
+        json_object_set(out, ov[i].key, (json_t *)ov[i].value);
     return cx_json_dump(p, out, len);
 }
 

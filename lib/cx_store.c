@@ -20,6 +20,7 @@ struct cx_db {
     MYSQL *conn;
     apr_hash_t *stmts;       /* SQL text -> MYSQL_STMT*, prepared once per connection */
     apr_hash_t *row_stmts;   /* rows_key_t -> MYSQL_STMT*: multi-row statements */
+    struct cx_db_params *scratch;   /* cx_db_params_scratch's, grown as needed */
     int broken;
     apr_time_t last_used;    /* last statement that reached the server */
     char error[512];
@@ -637,6 +638,24 @@ cx_db_params *cx_db_params_make(apr_pool_t *p, unsigned cap)
     return ps;
 }
 
+cx_db_params *cx_db_params_scratch(cx_db *db, unsigned cap)
+{
+    if (cap == 0)
+        cap = 1;
+    cx_db_params *ps = db->scratch;
+    if (!ps || ps->cap < cap) {
+        /* Grown in the connection's pool: a few kilobytes at most, for its lifetime. */
+        unsigned want = ps && ps->cap * 2 > cap ? ps->cap * 2 : cap;
+        ps = cx_db_params_make(db->pool, want);
+        db->scratch = ps;
+    }
+    else {
+        memset(ps->b, 0, cap * sizeof *ps->b);
+    }
+    ps->n = 0;
+    return ps;
+}
+
 void cx_db_params_str(cx_db_params *ps, const char *s)
 {
     static my_bool is_null = 1;
@@ -763,6 +782,11 @@ const char *cx_db_rows_sql(apr_pool_t *p, const char *head, const char *row, int
 
 int cx_db_rows_chunk(int left)
 {
+    /* Small batches (the usual case below full load) go in one statement of their
+     * exact size; larger ones in powers of two. At most 8 + 3 texts per statement
+     * kind, so a connection keeps a few dozen prepared statements, not hundreds. */
+    if (left <= CX_DB_ROWS_EXACT)
+        return left;
     int k = CX_DB_ROWS_MAX;
     while (k > left)
         k /= 2;
@@ -865,7 +889,7 @@ static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record
     uint64_t inserted = 0;
     for (int at = 0; at < n;) {
         int k = cx_db_rows_chunk(n - at);
-        cx_db_params *ps = cx_db_params_make(p, 19 * (unsigned)k);
+        cx_db_params *ps = cx_db_params_scratch(db, 19 * (unsigned)k);
         for (int i = at; i < at + k; i++) {
             cx_db_params_str(ps, u[i]->request_id);
             cx_db_params_int(ps, (int64_t)u[i]->org_id, 1);
@@ -919,7 +943,7 @@ static int record_usage_multirow(cx_db *db, apr_pool_t *p, const cx_usage_record
             }
         for (int at = 0; at < m;) {
             int k = cx_db_rows_chunk(m - at);
-            cx_db_params *ps = cx_db_params_make(p, 6 * (unsigned)k);
+            cx_db_params *ps = cx_db_params_scratch(db, 6 * (unsigned)k);
             for (int i = at; i < at + k; i++) {
                 total += mine[i]->charged_nano;
                 cx_db_params_int(ps, (int64_t)orgs[o], 1);

@@ -42,9 +42,12 @@ int cx_db_exec(cx_db *db, const char *sql, uint64_t *affected, uint64_t *insert_
 /* Multi-row statements: parameters collected one by one into a list made for at most
  * cap of them, then executed with cx_db_exec_list. cx_db_rows_sql writes
  * "<head><row>,<row>,...<tail>" for k rows; callers keep k to a few distinct values
- * (powers of two: cx_db_rows_chunk) so a connection prepares a handful of texts. */
+ * (cx_db_rows_chunk) so a connection prepares a handful of texts. */
 typedef struct cx_db_params cx_db_params;
 cx_db_params *cx_db_params_make(apr_pool_t *p, unsigned cap);
+/* The same, owned by the connection and reused: valid until its next call. For the
+ * usage writer's statements, which would otherwise allocate kilobytes per batch. */
+cx_db_params *cx_db_params_scratch(cx_db *db, unsigned cap);
 void cx_db_params_str(cx_db_params *ps, const char *s);           /* NULL = SQL NULL */
 void cx_db_params_int(cx_db_params *ps, int64_t v, int is_unsigned);
 int cx_db_exec_list(cx_db *db, const char *sql, cx_db_params *ps, uint64_t *affected);
@@ -56,7 +59,10 @@ int cx_db_exec_rows(cx_db *db, apr_pool_t *p, const char *head, const char *row,
 const char *cx_db_rows_sql(apr_pool_t *p, const char *head, const char *row, int k,
                            const char *tail);
 #define CX_DB_ROWS_MAX 64
-int cx_db_rows_chunk(int left);   /* largest power of two <= min(left, CX_DB_ROWS_MAX) */
+#define CX_DB_ROWS_EXACT 8
+/* Rows for the next statement: left itself up to CX_DB_ROWS_EXACT, else the largest
+ * power of two <= min(left, CX_DB_ROWS_MAX). */
+int cx_db_rows_chunk(int left);
 int cx_db_begin(cx_db *db);
 int cx_db_commit(cx_db *db);
 void cx_db_rollback(cx_db *db);

@@ -543,7 +543,7 @@ int cx_usage_rollup_add(cx_db *db, const cx_usage_record_t *const *u, int n, apr
         int m = rollup_merge(v, nv);
         for (int at = 0; at < m && rv == 0;) {
             int k = cx_db_rows_chunk(m - at);
-            cx_db_params *ps = cx_db_params_make(p, 10 * (unsigned)k);
+            cx_db_params *ps = cx_db_params_scratch(db, 10 * (unsigned)k);
             if (r == ROLLUP_PROVIDER_HOUR) {
                 for (int i = at; i < at + k; i++) {
                     cx_db_params_str(ps, v[i].provider);

@@ -42,20 +42,40 @@ static char *put_year_month(char *o, const cx_utc_date_t *d)
     return put_fixed(o, d->month, 2);
 }
 
+/* A request asks for the labels of the same day about ten times (caps, wallet,
+ * budgets), and a thread serves one request at a time: each thread keeps the labels
+ * of the last day it was asked about. */
+static _Thread_local struct {
+    int64_t day;                  /* days since the epoch, plus one (0: empty) */
+    char day_label[CX_UTC_DAY_LEN + 1];
+} last;
+
+static const char *day_label_cached(apr_time_t t)
+{
+    int64_t days = t / USEC_PER_DAY;
+    if (t % USEC_PER_DAY < 0)
+        days--;
+    if (last.day != days + 1) {
+        cx_utc_date_t d = cx_utc_date(t);
+        char *o = put_year_month(last.day_label, &d);
+        *o++ = '-';
+        o = put_fixed(o, d.day, 2);
+        *o = '\0';
+        last.day = days + 1;
+    }
+    return last.day_label;
+}
+
 char *cx_utc_day_label(char out[CX_UTC_DAY_LEN + 1], apr_time_t t)
 {
-    cx_utc_date_t d = cx_utc_date(t);
-    char *o = put_year_month(out, &d);
-    *o++ = '-';
-    o = put_fixed(o, d.day, 2);
-    *o = '\0';
+    memcpy(out, day_label_cached(t), CX_UTC_DAY_LEN + 1);
     return out;
 }
 
 char *cx_utc_month_label(char out[CX_UTC_MONTH_LEN + 1], apr_time_t t)
 {
-    cx_utc_date_t d = cx_utc_date(t);
-    *put_year_month(out, &d) = '\0';
+    memcpy(out, day_label_cached(t), CX_UTC_MONTH_LEN);   /* "2026-11" of "2026-11-21" */
+    out[CX_UTC_MONTH_LEN] = '\0';
     return out;
 }
 

@@ -973,6 +973,41 @@ START_TEST(test_fast_parser_matches_jansson)
 }
 END_TEST
 
+/* The upstream body is written without copying the request (cx_json_dump_with): it
+ * must be the bytes the copy-and-set way gives, for any request object. */
+START_TEST(test_upstream_body_equals_copy_and_set)
+{
+    static const char *const reqs[] = {
+        "{\"model\":\"m\",\"messages\":[]}",
+        "{\"messages\":[],\"model\":\"m\",\"stream\":true}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"h\u00e9 \\\"q\\\"\"}],\"temperature\":0.2,"
+        "\"top_p\":0.95,\"max_tokens\":100,\"model\":\"m\",\"stream_options\":{\"include_usage\":false,\"x\":1}}",
+        "{\"stream_options\":null,\"model\":\"m\"}",
+        "{\"stream_options\":{},\"n\":1,\"seed\":-42,\"x\":[1.5e3,-0.0,1e300,{\"a\":null}]}",
+        "{}",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++)
+        for (int stream = 0; stream <= 1; stream++) {
+            json_t *req = J(reqs[i]);
+            apr_size_t len;
+            char *body = cx_openai_upstream_body(pool, req, "up/model", stream, &len);
+            json_t *copy = json_copy(req);
+            json_object_set_new(copy, "model", json_string("up/model"));
+            if (stream) {
+                json_t *opts = json_object_get(copy, "stream_options");
+                json_t *fresh = json_is_object(opts) ? json_copy(opts) : json_object();
+                json_object_set_new(fresh, "include_usage", json_true());
+                json_object_set_new(copy, "stream_options", fresh);
+            }
+            apr_size_t wl;
+            char *want = cx_json_dump_jansson(pool, copy, JSON_COMPACT | JSON_REAL_PRECISION(15), &wl);
+            ck_assert_msg(len == wl && !memcmp(body, want, len), "%s (stream %d):\n got %s\nwant %s",
+                          reqs[i], stream, body, want);
+            json_decref(copy);
+        }
+}
+END_TEST
+
 /* The word-at-a-time string skip (lib/cx_jchars.h): every kind of stop byte at every
  * offset of strings from 0 to 40 bytes long, so each lands at each position of an
  * eight-byte word and in the byte-by-byte tail; parser and scanner against jansson. */
@@ -1002,6 +1037,7 @@ static Suite *openai_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_upstream_body_non_stream);
     tcase_add_test(tc, test_string_runs_every_offset);
+    tcase_add_test(tc, test_upstream_body_equals_copy_and_set);
     tcase_add_test(tc, test_upstream_body_stream_adds_include_usage);
     tcase_add_test(tc, test_upstream_body_stream_keeps_other_stream_options);
     tcase_add_test(tc, test_client_wants_usage);
