@@ -685,16 +685,23 @@ def test_operator_manages_budget_alert_webhooks_and_sees_the_gateways_spend(dash
     key = key_factory(op.org_id)
     assert gw.chat(key, model="gpt-4o-mini").status_code == 200
     db.wait_usage_rows(key.id, 1)
-    # the spend the gateway rebuilds its counter from (lib/cx_budget.c), at list price
+    # this request cost the provider its list price (tokens at the deployment's price,
+    # rounded half up to a nanocredit) ...
+    mine = db.query("SELECT u.provider_cost_nano AS got, (CAST(u.prompt_tokens AS DECIMAL(40,0)) * "
+                    "d.input_price_nano + CAST(u.completion_tokens AS DECIMAL(40,0)) * d.output_price_nano"
+                    " + 500000) DIV 1000000 AS list FROM usage_events u JOIN model_deployments d"
+                    " ON d.model_id = u.served_model AND d.provider = u.provider WHERE u.key_id = %s",
+                    (key.id,))
+    assert len(mine) == 1 and mine[0]["got"] == mine[0]["list"] > 0, mine
+    # ... and the page shows the month's spend the gateway rebuilds its counter from
+    # (lib/cx_budget.c: the requests' provider costs, this UTC month)
     want = db.scalar(
-        "SELECT CAST(COALESCE(SUM((CAST(u.prompt_tokens AS DECIMAL(40,0)) * d.input_price_nano"
-        " + CAST(u.completion_tokens AS DECIMAL(40,0)) * d.output_price_nano + 500000) DIV 1000000), 0)"
-        " AS CHAR) FROM usage_events u JOIN model_deployments d ON d.model_id = u.served_model"
-        " AND d.provider = u.provider WHERE u.provider = 'openai' AND u.cache_hit = 0"
+        "SELECT CAST(COALESCE(SUM(provider_cost_nano), 0) AS CHAR) FROM usage_events"
+        " WHERE provider = 'openai'"
         # (no query arguments: pymysql leaves '%' alone). Other tests record usage in
         # other months; the page counts this UTC month only.
-        " AND u.created_at >= DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-01')"
-        " AND u.created_at < DATE_FORMAT(UTC_TIMESTAMP() + INTERVAL 1 MONTH, '%Y-%m-01')")
+        " AND created_at >= DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-01')"
+        " AND created_at < DATE_FORMAT(UTC_TIMESTAMP() + INTERVAL 1 MONTH, '%Y-%m-01')")
     page = d.get("/providers").text
     row = re.search(r'<tr id="provider-openai">(.*?)</tr>', page, re.S).group(1)
     spend = re.findall(r'<td class="num">([0-9.]+)</td>', row)[1]

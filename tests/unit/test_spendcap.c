@@ -88,8 +88,8 @@ END_TEST
 START_TEST(test_counter_keys)
 {
     apr_time_t t = utc(2026, 3, 5, 10, 0, 0);
-    cx_cap_t org_day = {CX_CAP_ORG, CX_CAP_DAILY, 12, 0};
-    cx_cap_t key_month = {CX_CAP_KEY, CX_CAP_MONTHLY, 7, 0};
+    cx_cap_t org_day = {CX_CAP_ORG, CX_CAP_DAILY, 12, 0, 12};
+    cx_cap_t key_month = {CX_CAP_KEY, CX_CAP_MONTHLY, 7, 0, 12};
     ck_assert_str_eq(cx_cap_counter_key(pool, &org_day, t), "cx:cap:org:12:d:2026-03-05");
     ck_assert_str_eq(cx_cap_counter_key(pool, &key_month, t), "cx:cap:key:7:m:2026-03");
     /* a new day is a new counter; the month's stays */
@@ -97,10 +97,10 @@ START_TEST(test_counter_keys)
                      "cx:cap:org:12:d:2026-03-06");
     ck_assert_str_eq(cx_cap_counter_key(pool, &key_month, t + apr_time_from_sec(86400)),
                      "cx:cap:key:7:m:2026-03");
-    cx_cap_t big = {CX_CAP_KEY, CX_CAP_DAILY, UINT64_MAX, 0};
+    cx_cap_t big = {CX_CAP_KEY, CX_CAP_DAILY, UINT64_MAX, 0, 1};
     ck_assert_str_eq(cx_cap_counter_key(pool, &big, t), "cx:cap:key:18446744073709551615:d:2026-03-05");
     ck_assert_int_le(strlen(cx_cap_counter_key(pool, &big, t)), CX_STATE_KEY_MAX);
-    cx_cap_t zero = {CX_CAP_ORG, CX_CAP_MONTHLY, 0, 0};
+    cx_cap_t zero = {CX_CAP_ORG, CX_CAP_MONTHLY, 0, 0, 0};
     ck_assert_str_eq(cx_cap_counter_key(pool, &zero, t), "cx:cap:org:0:m:2026-03");
 }
 END_TEST
