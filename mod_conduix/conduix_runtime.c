@@ -64,6 +64,7 @@ struct conduix_runtime {
     int catalog_loading;
     apr_hash_t *keys;                   /* hash bytes -> key_entry_t */
     apr_hash_t *org_charges;            /* org id -> org_charge_t, in keys_pool */
+    int db_max;                         /* connections the pool may hold */
     apr_pool_t *keys_pool;
     cx_http_pool *http;
     apr_time_t spool_next_check;        /* guarded by lock */
@@ -127,6 +128,11 @@ cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r)
     else
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->server, "CX0104: every pooled database connection was dead");
     return NULL;
+}
+
+int conduix_db_pool_size(conduix_runtime_t *rt)
+{
+    return rt->db_max;
 }
 
 void conduix_db_release(conduix_runtime_t *rt, cx_db *db)
@@ -490,6 +496,7 @@ conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
     if (threads < 1)
         threads = 1;
     int max = conduix_conf_int(conf->db_pool_max, threads);
+    rt->db_max = max;
     if (conf->dsn) {
         /* Connections open lazily (min 0) so a child starts even while the database
          * is down; the pool keeps up to max, one per concurrently busy thread. */

@@ -46,6 +46,7 @@ struct conduix_usage_queue {
     server_rec *s;
     apr_pool_t *writer_pool;     /* used only by the writer thread */
     cx_touch_memo *touched;      /* keys whose last_used_at the writer set lately; its own */
+    cx_db *db;                   /* the writer's connection between batches, or NULL */
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
     queued_row_t *head, *tail;
@@ -107,11 +108,35 @@ static void write_rows(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s, cx_d
     }
 }
 
+/* Hand the connection back: to the writer's keeping (held) while it is healthy, else to
+ * the pool. */
+static void done_with(conduix_runtime_t *rt, cx_db *db, cx_db **held)
+{
+    if (held && db && cx_db_ok(db))
+        *held = db;
+    else
+        conduix_db_release(rt, db);
+}
+
+/* held: the writer thread's own connection, kept from one batch to the next (NULL for
+ * a request thread writing its own row). One connection prepares the writer's
+ * statements once; drawn from the pool for every batch, each pooled connection of the
+ * child ended up preparing all of them (a few dozen multi-row statements, megabytes
+ * per child in MariaDB's client library). */
 static void write_batch(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s,
-                        const cx_usage_record_t *const *rows, int n, cx_touch_memo *memo)
+                        const cx_usage_record_t *const *rows, int n, cx_touch_memo *memo,
+                        cx_db **held)
 {
     const char *dir = conduix_runtime_conf(rt)->spool_dir;
-    cx_db *db = conduix_db_acquire(rt, NULL);
+    cx_db *db = held ? *held : NULL;
+    if (held)
+        *held = NULL;
+    if (db && cx_db_ping(db) != 0) {
+        conduix_db_release(rt, db);   /* dropped while idle: the pool replaces it */
+        db = NULL;
+    }
+    if (!db)
+        db = conduix_db_acquire(rt, NULL);
     if (db) {
         int *duplicate = apr_pcalloc(p, n * sizeof *duplicate);
         const char *err;
@@ -127,7 +152,7 @@ static void write_batch(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s,
         if (rv == 0) {
             if (dir && conduix_runtime_spool_due(rt))
                 replay_spool(p, s, db, dir);
-            conduix_db_release(rt, db);
+            done_with(rt, db, held);
             return;
         }
         if (n > 1)
@@ -136,7 +161,7 @@ static void write_batch(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s,
                          n, err);
     }
     write_rows(rt, p, s, db, rows, n);
-    conduix_db_release(rt, db);
+    done_with(rt, db, held);
 }
 
 static void *APR_THREAD_FUNC writer_main(apr_thread_t *thread, void *data)
@@ -170,7 +195,10 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thread, void *data)
         apr_thread_mutex_unlock(q->lock);
         if (stop)
             break;
-        write_batch(q->rt, q->writer_pool, q->s, rows, n, q->touched);
+        /* With a pool of one connection (prefork: one thread, one connection), holding
+         * it would starve the request thread. */
+        int keep = conduix_db_pool_size(q->rt) > 1;
+        write_batch(q->rt, q->writer_pool, q->s, rows, n, q->touched, keep ? &q->db : NULL);
         for (int i = 0; i < n; i++)
             free(taken[i]);
         apr_pool_clear(q->writer_pool);
@@ -248,7 +276,7 @@ void conduix_usage_record(conduix_runtime_t *rt, request_rec *r, const cx_usage_
     if (q && enqueue(q, u))
         return;
     const cx_usage_record_t *rows[1] = {u};
-    write_batch(rt, r->pool, r->server, rows, 1, NULL);
+    write_batch(rt, r->pool, r->server, rows, 1, NULL, NULL);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -262,6 +290,8 @@ static apr_status_t queue_stop(void *data)
     apr_thread_mutex_unlock(q->lock);
     apr_status_t rv;
     apr_thread_join(&rv, q->thread);
+    conduix_db_release(q->rt, q->db);   /* before the pool it came from goes */
+    q->db = NULL;
     return APR_SUCCESS;
 }
 

@@ -85,6 +85,7 @@ conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
 #define CONDUIX_DB_STALE_RETRIES 32   /* more than a child's pool holds */
 cx_db *conduix_db_acquire(conduix_runtime_t *rt, request_rec *r);
 void conduix_db_release(conduix_runtime_t *rt, cx_db *db);
+int conduix_db_pool_size(conduix_runtime_t *rt);   /* connections the child's pool may hold */
 /* The current catalog snapshot, held until r's pool is cleaned up. */
 const cx_catalog_t *conduix_catalog(conduix_runtime_t *rt, request_rec *r);
 /* A key's allowlist compiled against cat (the snapshot r holds): cx_allowlist_compile,
