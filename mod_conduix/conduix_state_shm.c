@@ -30,6 +30,7 @@
 
 #include <http_core.h>
 #include <http_main.h>
+#include <util_mutex.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
 #include <errno.h>
@@ -106,6 +107,21 @@ static int table_lock(void *baton)
 static void table_unlock(void *baton)
 {
     pthread_mutex_unlock(baton);
+}
+
+/* The mutex type "conduix-state" is still registered, though no APR mutex is created
+ * from it any more: configurations written for earlier versions (`Mutex …
+ * conduix-state`, once documented) keep passing `apachectl configtest`. */
+static int state_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)ptemp;
+    apr_status_t rv = ap_mutex_register(pconf, "conduix-state", NULL, APR_LOCK_DEFAULT, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_perror(APLOG_MARK, APLOG_CRIT, rv, plog,
+                      "CX0801: cannot register the conduix-state mutex type");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
 
 static int engine_on_anywhere(server_rec *s)
@@ -221,6 +237,7 @@ static void state_child_init(apr_pool_t *pchild, server_rec *s)
 
 void conduix_state_register_hooks(apr_pool_t *p)
 {
+    ap_hook_pre_config(state_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(state_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before the other child_init hooks, which may already use the state. */
     ap_hook_child_init(state_child_init, NULL, NULL, APR_HOOK_FIRST);

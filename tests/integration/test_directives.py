@@ -98,5 +98,7 @@ def test_resilience_directives_accept_valid_values(configtest):
         "ConduixCacheMaxEntrySize 1048576",
         "ConduixBudgetAlert slack https://hooks.slack.com/services/T000/B000/XXXX",
         "ConduixBudgetAlert teams https://example.webhook.office.com/webhookb2/abc",
+        # accepted for configurations of earlier versions; the lock no longer uses it
+        "Mutex file:/tmp conduix-state",
     ]))
     assert rc == 0, out
