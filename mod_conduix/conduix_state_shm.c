@@ -26,6 +26,7 @@
  * the generation with it: an old child and a new child serving side by side during
  * the graceful overlap take the same lock. */
 #include "conduix_resilience.h"
+#include "cx_shmlock.h"
 #include "cx_state_table.h"
 
 #include <http_core.h>
@@ -33,16 +34,13 @@
 #include <util_mutex.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
-#include <errno.h>
-#include <pthread.h>
 
 APLOG_USE_MODULE(conduix);
 
 #define KEEP_KEY "conduix-state-shm"
 /* The segment starts with the lock, padded to a cache line pair so that the table's
  * header does not share a line with it. */
-#define LOCK_AREA 128
-_Static_assert(sizeof(pthread_mutex_t) <= LOCK_AREA, "the lock area holds a pthread mutex");
+#define LOCK_AREA CX_SHMLOCK_SIZE
 
 /* Lives in the process pool across generations. */
 typedef struct {
@@ -62,7 +60,7 @@ const cx_state *conduix_shared_state(void)
     return state_ready ? &state : NULL;
 }
 
-static pthread_mutex_t *segment_lock(shm_keep_t *k)
+static void *segment_lock(shm_keep_t *k)
 {
     return apr_shm_baseaddr_get(k->shm);
 }
@@ -72,41 +70,23 @@ static void *segment_table(shm_keep_t *k)
     return (char *)apr_shm_baseaddr_get(k->shm) + LOCK_AREA;
 }
 
-static int lock_init(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t a;
-    int rc = pthread_mutexattr_init(&a);
-    if (rc == 0) {
-        rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-        if (rc == 0)
-            rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-        if (rc == 0)
-            rc = pthread_mutex_init(m, &a);
-        pthread_mutexattr_destroy(&a);
-    }
-    return rc;
-}
-
 static int table_lock(void *baton)
 {
-    pthread_mutex_t *m = baton;
-    int rc = pthread_mutex_lock(m);
-    if (rc == EOWNERDEAD) {
+    int recovered = 0;
+    int rc = cx_shmlock_lock(baton, &recovered);
+    if (recovered)
         /* A child died inside a table operation (a few hundred instructions of plain
          * memory work, so in practice only when it was killed). Whatever entry it was
          * writing may be half-written; the alternative, every child blocked on the
          * lock for good, is worse. Said loudly so an operator can restart if in doubt. */
-        pthread_mutex_consistent(m);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, "CX0809: a child died holding the shared "
                      "state lock; the lock was recovered");
-        return 0;
-    }
     return rc == 0 ? 0 : -1;
 }
 
 static void table_unlock(void *baton)
 {
-    pthread_mutex_unlock(baton);
+    cx_shmlock_unlock(baton);
 }
 
 /* The mutex type "conduix-state" is still registered, though no APR mutex is created
@@ -194,7 +174,7 @@ static int state_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         }
         k->size = size;
         k->reused = 0;
-        int rc = lock_init(segment_lock(k));
+        int rc = cx_shmlock_init(segment_lock(k));
         if (rc != 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rc, s, "CX0807: cannot create the shared state lock");
             return HTTP_INTERNAL_SERVER_ERROR;

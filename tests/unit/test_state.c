@@ -11,10 +11,10 @@
 
 #include <apr_general.h>
 #include <apr_pools.h>
-#include <apr_proc_mutex.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
 
+#include "cx_shmlock.h"
 #include "cx_state_table.h"
 
 static apr_pool_t *pool;
@@ -343,26 +343,26 @@ END_TEST
 
 /* ---- several processes on one anonymous shared segment, as httpd children are */
 
-static apr_proc_mutex_t *pmutex;
-
-static int proc_lock(void *baton)
+/* The lock the gateway uses (lib/cx_shmlock.c): in the segment, before the table. */
+static int shm_lock(void *baton)
 {
-    return apr_proc_mutex_lock(pmutex) == APR_SUCCESS ? 0 : -1;
+    return cx_shmlock_lock(baton, NULL) == 0 ? 0 : -1;
 }
 
-static void proc_unlock(void *baton)
+static void shm_unlock(void *baton)
 {
-    apr_proc_mutex_unlock(pmutex);
+    cx_shmlock_unlock(baton);
 }
 
 START_TEST(test_atomic_across_processes)
 {
     apr_size_t size = 1 << 20;
     apr_shm_t *shm;
-    ck_assert_int_eq(apr_shm_create(&shm, size, NULL, pool), APR_SUCCESS);
-    void *base = apr_shm_baseaddr_get(shm);
+    ck_assert_int_eq(apr_shm_create(&shm, size + CX_SHMLOCK_SIZE, NULL, pool), APR_SUCCESS);
+    void *lock = apr_shm_baseaddr_get(shm);
+    void *base = (char *)lock + CX_SHMLOCK_SIZE;
+    ck_assert_int_eq(cx_shmlock_init(lock), 0);
     ck_assert_int_eq(cx_state_table_format(base, size), 0);
-    ck_assert_int_eq(apr_proc_mutex_create(&pmutex, NULL, APR_LOCK_DEFAULT, pool), APR_SUCCESS);
 
     enum { CHILDREN = 4, ROUNDS = 500, LIMIT = 700 };
     pid_t pids[CHILDREN];
@@ -372,8 +372,7 @@ START_TEST(test_atomic_across_processes)
         if (pids[c] == 0) {
             apr_pool_t *cp;
             apr_pool_create(&cp, NULL);
-            apr_proc_mutex_child_init(&pmutex, NULL, cp);
-            cx_state_table *t = cx_state_table_attach(cp, base, size, proc_lock, proc_unlock, NULL);
+            cx_state_table *t = cx_state_table_attach(cp, base, size, shm_lock, shm_unlock, lock);
             cx_state st = {&cx_state_table_ops, t};
             int granted = 0;
             for (int i = 0; i < ROUNDS; i++) {
@@ -424,6 +423,52 @@ START_TEST(test_atomic_across_processes)
 }
 END_TEST
 
+/* A child that dies holding the lock (killed mid-operation) does not lock the others
+ * out: the next locker is told and gets the lock; after that it is a plain lock again. */
+START_TEST(test_lock_survives_a_dead_holder)
+{
+    apr_shm_t *shm;
+    ck_assert_int_eq(apr_shm_create(&shm, CX_SHMLOCK_SIZE, NULL, pool), APR_SUCCESS);
+    void *lock = apr_shm_baseaddr_get(shm);
+    ck_assert_int_eq(cx_shmlock_init(lock), 0);
+    int recovered = -1;
+    ck_assert_int_eq(cx_shmlock_lock(lock, &recovered), 0);
+    ck_assert_int_eq(recovered, 0);
+    cx_shmlock_unlock(lock);
+
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        cx_shmlock_lock(lock, NULL);
+        _exit(0);                     /* dies holding it */
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(cx_shmlock_lock(lock, &recovered), 0);
+    ck_assert_int_eq(recovered, 1);
+    cx_shmlock_unlock(lock);
+    ck_assert_int_eq(cx_shmlock_lock(lock, &recovered), 0);
+    ck_assert_int_eq(recovered, 0);
+
+    /* held here: another process waits until it is let go */
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int r = 0;
+        cx_shmlock_lock(lock, &r);
+        cx_shmlock_unlock(lock);
+        _exit(r == 0 ? 0 : 3);
+    }
+    usleep(100 * 1000);
+    ck_assert_int_eq(waitpid(pid, &status, WNOHANG), 0);   /* still waiting for the lock */
+    cx_shmlock_unlock(lock);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    apr_shm_destroy(shm);
+}
+END_TEST
+
 static Suite *state_suite(void)
 {
     Suite *s = suite_create("cx_state_table");
@@ -440,6 +485,7 @@ static Suite *state_suite(void)
     tcase_add_test(tc, test_full_of_counters);
     tcase_add_test(tc, test_random_against_model);
     tcase_add_test(tc, test_atomic_across_processes);
+    tcase_add_test(tc, test_lock_survives_a_dead_holder);
     suite_add_tcase(s, tc);
     return s;
 }
