@@ -446,3 +446,26 @@ def test_error_event_before_any_output_falls_over(gw, live_key, sim):
     assert r.headers["x-conduix-provider"] != "anthropic"
     assert text.startswith("Hello from ")
     assert sim.count("anthropic") == 1
+
+
+# --- content coding ----------------------------------------------------------------------
+
+def test_a_compressed_answer_nobody_asked_for_is_refused(gw, live_key, sim):
+    """Conduix asks providers for plain answers (it sends no Accept-Encoding). A provider
+    that compresses anyway is not passed on as if its bytes were JSON: the attempt fails
+    like any bad answer, the next provider serves, and with the provider pinned the
+    client gets a clean error."""
+    sim.fault(provider="openai", headers={"content-encoding": "gzip"})
+    r = gw.chat(live_key, model="gpt-4o-mini", content="plain please")
+    assert r.status_code == 200, r.text[:300]
+    assert r.headers["x-conduix-provider"] != "openai"
+    assert r.json()["choices"][0]["message"]["content"]
+    first = sim.requests("openai")["requests"][-1]
+    assert "accept-encoding" not in first["headers"], first["headers"]
+
+    # pinned to the provider: no fallback, the client gets the error envelope
+    sim.fault(provider="openai", headers={"content-encoding": "br"})
+    r = gw.chat(live_key, model="openai/gpt-4o-mini", content="plain please")
+    assert r.status_code in (502, 503), r.text[:300]
+    err = r.json()["error"]
+    assert err["type"] == "server_error" and err["message"], err
