@@ -1,4 +1,5 @@
 #include "cx_json.h"
+#include "cx_utcdate.h"
 #include "cx_jparse.h"
 
 #include <apr_strings.h>
@@ -111,16 +112,12 @@ static void put_string(out_t *o, const char *s, apr_size_t n)
 static void put_int(out_t *o, json_int_t v)
 {
     char tmp[24];
-    char *e = tmp + sizeof tmp, *w = e;
-    /* negated as unsigned: INT64_MIN has no positive counterpart */
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        *--w = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    char *w = tmp;
     if (v < 0)
-        *--w = '-';
-    put(o, w, (apr_size_t)(e - w));
+        *w++ = '-';
+    /* negated as unsigned: INT64_MIN has no positive counterpart */
+    w = cx_put_u64(w, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+    put(o, tmp, (apr_size_t)(w - tmp));
 }
 
 /* The reals a request carries are short decimals (temperature 0.2, top_p 0.95). When
@@ -153,24 +150,14 @@ static int put_short_decimal(out_t *o, double v, int precision)
         char *w = tmp;
         if (v < 0)
             *w++ = '-';
-        char digits[24];
-        int nd = 0;
-        do {
-            digits[nd++] = (char)('0' + ip % 10);
-            ip /= 10;
-        } while (ip);
-        while (nd)
-            *w++ = digits[--nd];
+        w = cx_put_u64(w, ip);
         *w++ = '.';
         if (k == 0 || fp == 0) {
             *w++ = '0';           /* jansson's ".0" for a real that reads as an integer */
         }
         else {
             char frac[8];
-            for (int i = k - 1; i >= 0; i--) {
-                frac[i] = (char)('0' + fp % 10);
-                fp /= 10;
-            }
+            cx_put_fixed(frac, (unsigned)fp, k);
             int len = k;
             while (len > 1 && frac[len - 1] == '0')
                 len--;

@@ -12,6 +12,7 @@
  * statement shape is fixed text chosen by (bucket, group, key filter); values are
  * bound parameters. */
 #include "cx_usage.h"
+#include "cx_utcdate.h"
 
 #include <apr_strings.h>
 #include <stdio.h>
@@ -388,33 +389,24 @@ int cx_usage_totals(cx_db *db, apr_pool_t *p, const cx_usage_query_t *q, cx_usag
 
 /* ------------------------------------------------------------------ maintenance */
 
-static char *put_digits(char *o, unsigned v, int width)
-{
-    for (int i = width - 1; i >= 0; i--) {
-        o[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return o + width;
-}
-
 void cx_usage_time_labels(apr_time_t t, char datetime[27], char hour[20], char day[11])
 {
     apr_time_exp_t x;
     apr_time_exp_gmt(&x, t);
     char *o = datetime;
-    o = put_digits(o, (unsigned)(x.tm_year + 1900), 4);
+    o = cx_put_fixed(o, (unsigned)(x.tm_year + 1900), 4);
     *o++ = '-';
-    o = put_digits(o, (unsigned)(x.tm_mon + 1), 2);
+    o = cx_put_fixed(o, (unsigned)(x.tm_mon + 1), 2);
     *o++ = '-';
-    o = put_digits(o, (unsigned)x.tm_mday, 2);
+    o = cx_put_fixed(o, (unsigned)x.tm_mday, 2);
     *o++ = ' ';
-    o = put_digits(o, (unsigned)x.tm_hour, 2);
+    o = cx_put_fixed(o, (unsigned)x.tm_hour, 2);
     *o++ = ':';
-    o = put_digits(o, (unsigned)x.tm_min, 2);
+    o = cx_put_fixed(o, (unsigned)x.tm_min, 2);
     *o++ = ':';
-    o = put_digits(o, (unsigned)x.tm_sec, 2);
+    o = cx_put_fixed(o, (unsigned)x.tm_sec, 2);
     *o++ = '.';
-    o = put_digits(o, (unsigned)x.tm_usec, 6);
+    o = cx_put_fixed(o, (unsigned)x.tm_usec, 6);
     *o = '\0';
     memcpy(hour, datetime, 13);
     memcpy(hour + 13, ":00:00", 7);

@@ -25,7 +25,7 @@ cx_utc_date_t cx_utc_date(apr_time_t t)
     return d;
 }
 
-static char *put_fixed(char *o, unsigned v, int width)
+char *cx_put_fixed(char *o, unsigned v, int width)
 {
     for (int i = width - 1; i >= 0; i--) {
         o[i] = (char)('0' + v % 10);
@@ -37,9 +37,9 @@ static char *put_fixed(char *o, unsigned v, int width)
 static char *put_year_month(char *o, const cx_utc_date_t *d)
 {
     unsigned y = d->year < 0 ? 0 : d->year > 9999 ? 9999 : (unsigned)d->year;
-    o = put_fixed(o, y, 4);
+    o = cx_put_fixed(o, y, 4);
     *o++ = '-';
-    return put_fixed(o, d->month, 2);
+    return cx_put_fixed(o, d->month, 2);
 }
 
 /* A request asks for the labels of the same day about ten times (caps, wallet,
@@ -59,7 +59,7 @@ static const char *day_label_cached(apr_time_t t)
         cx_utc_date_t d = cx_utc_date(t);
         char *o = put_year_month(last.day_label, &d);
         *o++ = '-';
-        o = put_fixed(o, d.day, 2);
+        o = cx_put_fixed(o, d.day, 2);
         *o = '\0';
         last.day = days + 1;
     }

@@ -2,7 +2,9 @@
  * and a printf: the spend caps, the wallet check and the provider budgets name their
  * shared counters by UTC day or month ("cx:cap:key:7:d:2026-11-21") several times per
  * request, and formatting those labels through apr_psprintf was about 7 % of a
- * request's instructions (docs/performance.md). */
+ * request's instructions (docs/performance.md). The decimal writers they are built
+ * with serve the other hand-made texts of the hot path too (JSON numbers, usage
+ * timestamps). */
 #ifndef CX_UTCDATE_H
 #define CX_UTCDATE_H
 
@@ -26,5 +28,7 @@ char *cx_utc_month_label(char out[CX_UTC_MONTH_LEN + 1], apr_time_t t);
 
 /* Writes v in decimal at out (no NUL) and returns the end: at most 20 bytes. */
 char *cx_put_u64(char *out, uint64_t v);
+/* Writes the last `width` decimal digits of v, zero-padded (no NUL); returns the end. */
+char *cx_put_fixed(char *out, unsigned v, int width);
 
 #endif
