@@ -37,7 +37,10 @@
 
 APLOG_USE_MODULE(conduix);
 
-#define KEEP_KEY "conduix-state-shm"
+/* Versioned: a parent that loaded an earlier mod_conduix kept a differently laid out
+ * record (and segment, without the lock) under the old name; a graceful restart into
+ * this version starts a segment of its own rather than misreading that one. */
+#define KEEP_KEY "conduix-state-shm-2"
 /* The segment starts with the lock, padded to a cache line pair so that the table's
  * header does not share a line with it. */
 #define LOCK_AREA CX_SHMLOCK_SIZE
