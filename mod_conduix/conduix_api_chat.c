@@ -311,10 +311,12 @@ static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *cr
 
 /* ---------------------------------------------------------------- the endpoint */
 
-int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
+int conduix_inference_request(request_rec *r, conduix_req_t *ctx, const char *use_hint,
+                              json_t **doc)
 {
+    *doc = NULL;
     if (r->method_number != M_POST)
-        return conduix_send_error(r, CX_E_METHOD_NOT_ALLOWED, "Use POST on /v1/chat/completions.", NULL);
+        return conduix_send_error(r, CX_E_METHOD_NOT_ALLOWED, use_hint, NULL);
     int rc = conduix_authenticate(r, ctx);
     if (rc != OK)
         return rc;
@@ -324,13 +326,21 @@ int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
     apr_size_t body_len;
     if ((rc = conduix_read_body(r, ctx, &body, &body_len)) != OK || !body)
         return rc;
-
     const char *perr;
-    json_t *req = cx_json_parse(r->pool, body, body_len, &perr);
-    if (!req)
+    *doc = cx_json_parse(r->pool, body, body_len, &perr);
+    if (!*doc)
         return conduix_send_error(r, CX_E_INVALID_REQUEST,
                                   apr_psprintf(r->pool, "We could not parse the JSON body of your "
                                                "request (%s).", perr), NULL);
+    return OK;
+}
+
+int conduix_api_chat(request_rec *r, conduix_req_t *ctx)
+{
+    json_t *req;
+    int rc = conduix_inference_request(r, ctx, "Use POST on /v1/chat/completions.", &req);
+    if (rc != OK || !req)
+        return rc;
     cx_verr_t verr;
     if (!cx_validate_chat(r->pool, req, &verr))
         return conduix_send_error(r, CX_E_INVALID_REQUEST, verr.message, verr.param);

@@ -16,23 +16,10 @@ APLOG_USE_MODULE(conduix);
 int conduix_api_messages(request_rec *r, conduix_req_t *ctx)
 {
     ctx->anthropic_errors = 1;
-    if (r->method_number != M_POST)
-        return conduix_send_error(r, CX_E_METHOD_NOT_ALLOWED, "Use POST on /v1/messages.", NULL);
-    int rc = conduix_authenticate(r, ctx);
-    if (rc != OK)
+    json_t *msgreq;
+    int rc = conduix_inference_request(r, ctx, "Use POST on /v1/messages.", &msgreq);
+    if (rc != OK || !msgreq)
         return rc;
-    if ((rc = conduix_require_scope(r, ctx, "inference")) != OK)
-        return rc;
-    char *body;
-    apr_size_t body_len;
-    if ((rc = conduix_read_body(r, ctx, &body, &body_len)) != OK || !body)
-        return rc;
-    const char *perr;
-    json_t *msgreq = cx_json_parse(r->pool, body, body_len, &perr);
-    if (!msgreq)
-        return conduix_send_error(r, CX_E_INVALID_REQUEST,
-                                  apr_psprintf(r->pool, "We could not parse the JSON body of your "
-                                               "request (%s).", perr), NULL);
     cx_verr_t verr;
     json_t *req = cx_messages_to_chat(r->pool, msgreq, &verr);
     if (!req || !cx_validate_chat(r->pool, req, &verr))

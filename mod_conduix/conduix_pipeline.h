@@ -24,6 +24,13 @@ typedef struct {
     cx_msgstream_t msg;           /* MESSAGES: stream translation state */
 } conduix_client_t;
 
+/* The steps every inference endpoint takes before its own: POST only (use_hint names
+ * the endpoint in the 405 message), an authenticated key with the "inference" scope,
+ * the body read within the limits and parsed as JSON. OK with *doc set, or the status
+ * of the error already sent. */
+int conduix_inference_request(request_rec *r, conduix_req_t *ctx, const char *use_hint,
+                              json_t **doc);
+
 /* Run a validated chat request (resolution, credits, routing with fallback,
  * response, usage recording) and answer in the client's format (NULL = chat). */
 int conduix_chat_run(request_rec *r, conduix_req_t *ctx, json_t *req, conduix_client_t *client);
