@@ -77,32 +77,10 @@ static json_t *image_part(apr_pool_t *p, const char *url)
 
 static int content_parts(xctx_t *x, const json_t *content, size_t mi, json_t *parts)
 {
-    if (json_is_string(content)) {
-        if (*json_string_value(content))
-            json_array_append_new(parts, text_part(json_string_value(content)));
-        return 1;
-    }
-    if (!json_is_array(content))
-        return 1;
-    size_t j;
-    json_t *part;
-    json_array_foreach(content, j, part) {
-        const char *type = json_string_value(json_object_get(part, "type"));
-        if (!strcmp(type, "text") || !strcmp(type, "refusal")) {
-            const char *t = json_string_value(json_object_get(part, type));
-            if (t && *t)
-                json_array_append_new(parts, text_part(t));
-        }
-        else if (!strcmp(type, "image_url")) {
-            json_array_append_new(parts, image_part(x->p, json_string_value(
-                json_object_get(json_object_get(part, "image_url"), "url"))));
-        }
-        else {
-            return fail(x, apr_psprintf(x->p, "messages[%" APR_SIZE_T_FMT "].content[%" APR_SIZE_T_FMT "]", mi, j),
-                        apr_psprintf(x->p, "%s parts cannot be sent to Gemini models", type));
-        }
-    }
-    return 1;
+    static const cx_part_writer_t writer = {text_part, image_part, "Gemini"};
+    const char *param = NULL;
+    const char *why = cx_translate_content(x->p, content, mi, &writer, parts, &param);
+    return why ? fail(x, param, why) : 1;
 }
 
 static int call_parts(xctx_t *x, const json_t *calls, size_t mi, json_t *parts)

@@ -210,3 +210,34 @@ json_t *cx_translate_call_arguments(const json_t *call)
     }
     return obj;
 }
+
+const char *cx_translate_content(apr_pool_t *p, const json_t *content, size_t mi,
+                                 const cx_part_writer_t *w, json_t *parts, const char **param)
+{
+    if (json_is_string(content)) {
+        if (*json_string_value(content))
+            json_array_append_new(parts, w->text(json_string_value(content)));
+        return NULL;
+    }
+    if (!json_is_array(content))
+        return NULL;   /* null content (assistant with tool calls) */
+    size_t j;
+    json_t *part;
+    json_array_foreach(content, j, part) {
+        const char *type = json_string_value(json_object_get(part, "type"));
+        if (!strcmp(type, "text") || !strcmp(type, "refusal")) {
+            const char *t = json_string_value(json_object_get(part, type));
+            if (t && *t)
+                json_array_append_new(parts, w->text(t));
+        }
+        else if (!strcmp(type, "image_url")) {
+            const char *url = json_string_value(json_object_get(json_object_get(part, "image_url"), "url"));
+            json_array_append_new(parts, w->image(p, url));
+        }
+        else {
+            *param = apr_psprintf(p, "messages[%" APR_SIZE_T_FMT "].content[%" APR_SIZE_T_FMT "]", mi, j);
+            return apr_psprintf(p, "%s parts cannot be sent to %s models", type, w->family);
+        }
+    }
+    return NULL;
+}

@@ -19,6 +19,21 @@
  * Anthropic's messages use member "content", Gemini's contents use "parts". */
 void cx_translate_append_turn(json_t *turns, const char *role, const char *member, json_t *items);
 
+/* How a provider format writes the parts of a message: a text part and an image part
+ * (from an OpenAI image_url: a data: URL or a link), and the family named in errors. */
+typedef struct {
+    json_t *(*text)(const char *text);
+    json_t *(*image)(apr_pool_t *p, const char *url);
+    const char *family;           /* "Anthropic", "Gemini" */
+} cx_part_writer_t;
+
+/* The content of OpenAI message mi (a string, an array of text, refusal and image_url
+ * parts, or null) appended to parts in the provider's shape; empty texts are left out.
+ * NULL when done, else the message for a part the provider cannot take, with *param
+ * naming it ("messages[2].content[1]"). */
+const char *cx_translate_content(apr_pool_t *p, const json_t *content, size_t mi,
+                                 const cx_part_writer_t *w, json_t *parts, const char **param);
+
 /* The arguments of an OpenAI tool call ({"function":{"arguments":"<JSON text>"}}) as
  * the JSON object native formats want (Anthropic "input", Gemini "args"): a new
  * reference, an empty object for empty arguments, NULL when they are not an object. */
