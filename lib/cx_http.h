@@ -1,10 +1,11 @@
-/* Conduix upstream HTTP over libcurl.
- * A cx_http_pool keeps a stack of curl easy handles per process (child). A handle
- * keeps its connection cache across requests, so upstream connections are reused
- * with keep-alive; each request takes a handle, sets every per-request option, and
- * returns it.
- * Only http and https are allowed, signals are off (threads), the response size is
- * capped, and streamed bodies are handed to the caller as they arrive. */
+/* Conduix upstream HTTP: HTTP/1.1 over TCP or TLS with its own client (cx_http.c),
+ * or through libcurl when the environment names an egress proxy (cx_http_curl.c).
+ * A cx_http_pool belongs to a process (child) and keeps its upstream connections
+ * alive between requests; any thread may call cx_http_perform on it.
+ * Only http and https are allowed, redirects are not followed, the response size is
+ * capped, and streamed bodies are handed to the caller as they arrive. A TLS write
+ * to a peer that went away raises SIGPIPE, which httpd ignores in its children;
+ * other hosts of this code must ignore it too. */
 #ifndef CX_HTTP_H
 #define CX_HTTP_H
 
@@ -32,8 +33,9 @@ typedef struct {
     cx_http_data_fn on_data;
     void *baton;
     /* Upstreams a customer chose (BYO): connect only to addresses the policy allows
-     * (checked on every socket curl opens) and to the pinned, already-checked
-     * addresses ("host:port:addr[,addr]", CURLOPT_RESOLVE). NULL for catalog providers. */
+     * (checked before every connect) and to the pinned, already-checked addresses
+     * ("host:port:addr[,addr]"); such calls never share connections. NULL for
+     * catalog providers. */
     const cx_ssrf_policy_t *guard;
     const char *resolve;
 } cx_http_request_t;
@@ -57,7 +59,7 @@ typedef struct {
     const char *content_type;
     const char *retry_after;    /* upstream Retry-After, if any */
     apr_size_t streamed_bytes;  /* bytes handed to on_data */
-    const char *error;          /* curl's message when result != OK */
+    const char *error;          /* what went wrong when result != OK */
     double connect_seconds;
 } cx_http_response_t;
 
@@ -65,6 +67,9 @@ typedef struct {
 int cx_http_global_init(void);
 
 cx_http_pool *cx_http_pool_create(apr_pool_t *p);
+
+/* 1 when the pool was made with an egress proxy in the environment (libcurl path). */
+int cx_http_pool_uses_proxy(const cx_http_pool *hp);
 
 cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_request_t *req,
                                  cx_http_response_t *resp);
