@@ -709,8 +709,9 @@ static exchange_t fail(xfer_t *x, cx_http_result_t result, const char *error)
 static exchange_t timed_out(xfer_t *x, int64_t started, unsigned long long got)
 {
     return fail(x, CX_HTTP_TIMEOUT,
-                apr_psprintf(x->p, "Operation timed out after %lld milliseconds with %llu bytes received",
-                             (long long)((now_us() - started) / 1000), got));
+                apr_psprintf(x->p, "Operation timed out after %" APR_INT64_T_FMT " milliseconds with %"
+                                APR_UINT64_T_FMT " bytes received",
+                             (apr_int64_t)((now_us() - started) / 1000), (apr_uint64_t)got));
 }
 
 static exchange_t exchange(xfer_t *x, conn_t *c, int reused, struct iovec *out, int nout,
@@ -840,8 +841,8 @@ static exchange_t exchange(xfer_t *x, conn_t *c, int reused, struct iovec *out, 
                 return timed_out(x, started, x->len);
             if (io == IO_EOF)
                 return fail(x, CX_HTTP_TRUNCATED,
-                            apr_psprintf(p, "transfer closed with %llu bytes remaining to read",
-                                         (unsigned long long)want - x->len));
+                            apr_psprintf(p, "transfer closed with %" APR_UINT64_T_FMT " bytes remaining to read",
+                                         (apr_uint64_t)((unsigned long long)want - x->len)));
             if (io != IO_OK)
                 return fail(x, CX_HTTP_TRUNCATED, err);
             x->len += got;
@@ -869,8 +870,8 @@ static exchange_t exchange(xfer_t *x, conn_t *c, int reused, struct iovec *out, 
             if (want < 0)
                 return EX_CLOSE;   /* delimited by the close */
             return fail(x, CX_HTTP_TRUNCATED,
-                        apr_psprintf(p, "transfer closed with %llu bytes remaining to read",
-                                     (unsigned long long)want - got_body));
+                        apr_psprintf(p, "transfer closed with %" APR_UINT64_T_FMT " bytes remaining to read",
+                                     (apr_uint64_t)((unsigned long long)want - got_body)));
         }
         if (io != IO_OK)
             return fail(x, CX_HTTP_TRUNCATED, err);
