@@ -1507,10 +1507,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--ready-file", help="write the bound port here once listening")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    ap.add_argument("--tls-cert", help="serve https with this PEM certificate (and --tls-key)")
+    ap.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     args = ap.parse_args(argv)
     VERBOSE = args.verbose
 
     server = make_server(args.host, args.port)
+    if args.tls_cert:
+        # Providers are https in production: the gateway's TLS client is tested against this.
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     port = server.server_address[1]
     if args.ready_file:
         tmp = "%s.tmp.%d" % (args.ready_file, os.getpid())
