@@ -2,8 +2,8 @@
 
 The provider simulator serves TLS with a certificate made for this test; httpd trusts it
 through SSL_CERT_FILE (the trust store OpenSSL reads). The module's own upstream client
-must verify the certificate, stream through
-it, and refuse a certificate it cannot verify before any request byte is sent.
+must verify the certificate, stream through it, and refuse a certificate it cannot
+verify before any request byte is sent.
 """
 from __future__ import annotations
 
