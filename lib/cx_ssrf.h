@@ -5,11 +5,10 @@
  * classified; loopback, private, shared (CGNAT), link-local, multicast, unspecified
  * and reserved ranges are refused, for IPv4 and IPv6 alike, with IPv4-mapped,
  * IPv4-compatible, NAT64 and 6to4 IPv6 addresses judged by the IPv4 address inside.
- * The addresses that passed are pinned for the connection (CURLOPT_RESOLVE), and the
- * socket callback checks the address again at connect time, so a DNS answer that
- * changes between the check and the connect (rebinding) cannot get past. Redirects
- * are never followed (cx_http sets no FOLLOWLOCATION), so a 3xx cannot lead
- * elsewhere. An operator may allow specific networks (ConduixByoAllowNetworks), e.g.
+ * The addresses that passed are pinned for the connection, and cx_http checks each
+ * address again right before its connect, so a DNS answer that changes between the
+ * check and the connect (rebinding) cannot get past. Redirects are never followed by
+ * cx_http, so a 3xx cannot lead elsewhere. An operator may allow specific networks (ConduixByoAllowNetworks), e.g.
  * a self-hosted model server on 10.0.0.0/8. */
 #ifndef CX_SSRF_H
 #define CX_SSRF_H
@@ -36,7 +35,7 @@ int cx_ssrf_allowed(const cx_ssrf_policy_t *pol, const struct sockaddr *sa, cons
 
 /* Check url (http or https only, no credentials in it): resolve its host and
  * require every address to be allowed. On success returns NULL and sets *resolve to
- * the CURLOPT_RESOLVE entry pinning the checked addresses ("host:port:a,b"), or to
+ * the entry pinning the checked addresses for cx_http ("host:port:a,b"), or to
  * NULL when the host is an IP literal (nothing to resolve). On refusal returns a
  * message naming the host, the address and its class. */
 const char *cx_ssrf_check_url(apr_pool_t *p, const cx_ssrf_policy_t *pol, const char *url,

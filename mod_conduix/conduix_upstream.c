@@ -104,9 +104,8 @@ conduix_upstream_t *conduix_upstream_prepare(request_rec *r, conduix_req_t *ctx,
     u->id_suffix = strncmp(ctx->request_id, "cx-req-", 7) ? ctx->request_id : ctx->request_id + 7;
     u->headers = apr_array_make(p, 6, sizeof(const char *));
     APR_ARRAY_PUSH(u->headers, const char *) = "Content-Type: application/json";
-    /* No headers beyond what the provider needs: libcurl formats each custom header
-     * through its printf on every request (about 4,500 instructions apiece). A plain
-     * answer goes with libcurl's own Accept header (any type); a stream asks for SSE. */
+    /* No headers beyond what the provider needs. A plain answer goes with the
+     * client's default Accept (any type); a stream asks for SSE. */
     if (stream)
         APR_ARRAY_PUSH(u->headers, const char *) = "Accept: text/event-stream";
 

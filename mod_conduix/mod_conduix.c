@@ -1,8 +1,8 @@
 /* mod_conduix: the Conduix LLM gateway inside Apache httpd.
  *
- * Process model: libcurl and the MySQL client library are initialised once in the
- * parent (second post_config pass); database connections, curl handles and caches
- * are created per child in child_init and never cross a fork. The handler serves
+ * Process model: OpenSSL, libcurl and the MySQL client library are initialised once
+ * in the parent (second post_config pass); database connections, upstream
+ * connections and caches are created per child in child_init and never cross a fork. The handler serves
  * /v1/...; usage rows are written in log_transaction, after the client has its
  * answer. */
 #include "mod_conduix.h"
@@ -54,7 +54,7 @@ static int conduix_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     static int libraries_ready = 0;
     if (!libraries_ready) {
         if (cx_http_global_init() != 0) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "CX0001: curl_global_init failed");
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "CX0001: the upstream HTTP libraries (OpenSSL, libcurl) failed to initialise");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (mysql_library_init(0, NULL, NULL)) {
