@@ -1,9 +1,11 @@
-"""Providers over https, as every catalog provider is in production.
+"""Outbound calls: providers over https, as every catalog provider is in production,
+and an egress proxy named in httpd's environment.
 
 The provider simulator serves TLS with a certificate made for this test; httpd trusts it
 through SSL_CERT_FILE (the trust store OpenSSL reads). The module's own upstream client
 must verify the certificate, stream through it, and refuse a certificate it cannot
-verify before any request byte is sent.
+verify before any request byte is sent. With http_proxy set, the calls must go through
+the proxy (the libcurl path).
 """
 from __future__ import annotations
 
@@ -139,3 +141,80 @@ def test_a_certificate_the_gateway_cannot_verify_gets_no_request(tls, live_key):
     assert err["code"] == "provider_unavailable", err
     assert "could not be verified" in err["message"], err
     assert sim.count() == before   # nothing reached any provider
+
+
+# ------------------------------------------------------------- egress proxy
+
+class ForwardProxy:
+    """A plain HTTP forward proxy (absolute-form request targets), recording what it
+    carried: stands in for an operator's egress proxy."""
+
+    def __init__(self):
+        import http.client
+        import http.server
+        import threading
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                from urllib.parse import urlsplit
+                u = urlsplit(self.path)
+                seen.append(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("proxy-connection", "connection", "host")}
+                c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+                c.request("POST", u.path + ("?" + u.query if u.query else ""), body=body, headers=headers)
+                r = c.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                c.close()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ProxiedHttpd(Httpd):
+    def __init__(self, *a, proxy: str, **kw):
+        super().__init__(*a, **kw)
+        self.proxy = proxy
+
+    def env(self) -> dict:
+        env = super().env()
+        env["http_proxy"] = self.proxy
+        env["no_proxy"] = ""
+        return env
+
+
+def test_an_egress_proxy_from_the_environment_carries_the_calls(stack, httpd, live_key):
+    proxy = ForwardProxy()
+    h = ProxiedHttpd(stack.root / ("httpd-proxied-" + httpd.mpm), httpd.mpm, stack.mariadb.dsn,
+                     stack.sim, proxy="http://127.0.0.1:%d" % proxy.port)
+    h.start()
+    try:
+        r = Gateway(h).chat(live_key, model="gpt-4o-mini", content="Through the proxy")
+        assert r.status_code == 200, r.text
+        assert r.json()["choices"][0]["message"]["content"]
+    finally:
+        h.stop()
+        proxy.stop()
+    assert any(p.startswith(stack.sim.url("openai")) for p in proxy.seen), proxy.seen
