@@ -390,6 +390,16 @@ static int on_data(void *baton, const char *buf, apr_size_t len)
     return s->stop_after && s->calls >= s->stop_after;
 }
 
+/* A streaming POST whose body bytes go to sink. */
+static cx_http_request_t stream_post(const server_t *sv, stream_sink_t *sink)
+{
+    cx_http_request_t req = post(url(sv, "http", "127.0.0.1", "/v1/chat/completions"), "{}");
+    req.stream = 1;
+    req.on_data = on_data;
+    req.baton = sink;
+    return req;
+}
+
 START_TEST(test_chunked_stream_arrives_as_sent)
 {
     server_t sv = {.nsteps = 2};
@@ -402,10 +412,7 @@ START_TEST(test_chunked_stream_arrives_as_sent)
     server_start(&sv, NULL);
     cx_http_pool *hp = cx_http_pool_create(pool);
     stream_sink_t s = {0};
-    cx_http_request_t req = post(url(&sv, "http", "127.0.0.1", "/v1/chat/completions"), "{}");
-    req.stream = 1;
-    req.on_data = on_data;
-    req.baton = &s;
+    cx_http_request_t req = stream_post(&sv, &s);
     cx_http_response_t resp;
     ck_assert_perform(hp, &req, &resp, CX_HTTP_OK);
     ck_assert_str_eq(s.data, "data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\n");
@@ -427,10 +434,7 @@ START_TEST(test_an_error_answer_is_buffered_even_when_streaming)
     server_start(&sv, NULL);
     cx_http_pool *hp = cx_http_pool_create(pool);
     stream_sink_t s = {0};
-    cx_http_request_t req = post(url(&sv, "http", "127.0.0.1", "/v1/chat/completions"), "{}");
-    req.stream = 1;
-    req.on_data = on_data;
-    req.baton = &s;
+    cx_http_request_t req = stream_post(&sv, &s);
     cx_http_response_t resp;
     ck_assert_perform(hp, &req, &resp, CX_HTTP_OK);
     ck_assert_int_eq(resp.status, 429);
@@ -505,10 +509,7 @@ START_TEST(test_the_receiver_can_stop_a_stream)
     server_start(&sv, NULL);
     cx_http_pool *hp = cx_http_pool_create(pool);
     stream_sink_t s = {.stop_after = 1};
-    cx_http_request_t req = post(url(&sv, "http", "127.0.0.1", "/v1/x"), "{}");
-    req.stream = 1;
-    req.on_data = on_data;
-    req.baton = &s;
+    cx_http_request_t req = stream_post(&sv, &s);
     cx_http_response_t resp;
     ck_assert_perform(hp, &req, &resp, CX_HTTP_ABORTED);
     ck_assert_str_eq(s.data, "data: 1\n\n");
