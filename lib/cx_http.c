@@ -421,7 +421,7 @@ static open_result_t conn_open(cx_http_pool *hp, apr_pool_t *p, const cx_http_re
     *err = resolve(p, t, req->guard ? req->resolve : NULL, &addrs);
     if (*err)
         return OPEN_FAILED;
-    int forbidden = 0;
+    int forbidden = 0, timed_out = 0;
     const char *last = NULL;
     for (int i = 0; i < addrs.n; i++) {
         const struct sockaddr *sa = (const struct sockaddr *)&addrs.a[i].sa;
@@ -437,12 +437,20 @@ static open_result_t conn_open(cx_http_pool *hp, apr_pool_t *p, const cx_http_re
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        /* An address that swallows SYNs (an IPv6 route that goes nowhere) must not take
+         * the whole connect budget from the addresses after it: each gets its share. */
+        int64_t until = deadline;
+        if (addrs.n - i > 1) {
+            int64_t now = now_us();
+            until = now + (deadline - now) / (addrs.n - i);
+        }
         int rc = connect(fd, sa, addrs.a[i].len);
         if (rc != 0 && errno == EINPROGRESS) {
-            if (!wait_fd(fd, POLLOUT, deadline, 0)) {
+            if (!wait_fd(fd, POLLOUT, until, 0)) {
                 close(fd);
-                *err = apr_psprintf(p, "Connection to %s port %s timed out", t->host, t->port);
-                return OPEN_TIMEOUT;
+                timed_out = 1;
+                last = "Connection timed out";
+                continue;
             }
             int soerr = 0;
             socklen_t sl = sizeof soerr;
@@ -472,6 +480,10 @@ static open_result_t conn_open(cx_http_pool *hp, apr_pool_t *p, const cx_http_re
     if (forbidden && !last) {
         *err = "the upstream address is not permitted (SSRF guard)";
         return OPEN_FORBIDDEN;
+    }
+    if (timed_out && !strcmp(last, "Connection timed out")) {
+        *err = apr_psprintf(p, "Connection to %s port %s timed out", t->host, t->port);
+        return OPEN_TIMEOUT;
     }
     *err = apr_psprintf(p, "Failed to connect to %s port %s: %s", t->host, t->port,
                         last ? last : "no address");

@@ -500,6 +500,35 @@ START_TEST(test_failures_map_to_results)
 }
 END_TEST
 
+START_TEST(test_a_connect_that_hangs_times_out)
+{
+    /* A listener whose accept queue is full drops further SYNs: connect() hangs. */
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(lfd, 0), 0);
+    socklen_t sl = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &sl);
+    int fill[4];
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (connect(fill[i], (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
+            ck_abort_msg("connect: %s", strerror(errno));
+    }
+    usleep(50000);
+    cx_http_pool *hp = cx_http_pool_create(pool);
+    cx_http_request_t req = post(apr_psprintf(pool, "http://127.0.0.1:%d/v1/x", ntohs(a.sin_port)), "{}");
+    req.connect_timeout_ms = 300;
+    cx_http_response_t resp;
+    ck_assert_perform(hp, &req, &resp, CX_HTTP_TIMEOUT);
+    /* the connect's own limit, not the 3 s of the whole transfer */
+    ck_assert_msg(strstr(resp.error, "Connection to 127.0.0.1") != NULL, "%s", resp.error);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(lfd);
+}
+END_TEST
+
 START_TEST(test_the_receiver_can_stop_a_stream)
 {
     server_t sv = {.nsteps = 1};
@@ -658,6 +687,7 @@ static Suite *http_suite(void)
     tcase_add_test(client, test_an_error_answer_is_buffered_even_when_streaming);
     tcase_add_test(client, test_a_kept_connection_the_server_closed_is_replaced);
     tcase_add_test(client, test_failures_map_to_results);
+    tcase_add_test(client, test_a_connect_that_hangs_times_out);
     tcase_add_test(client, test_the_receiver_can_stop_a_stream);
     tcase_add_test(client, test_the_ssrf_guard_refuses_before_connecting);
     tcase_add_test(client, test_tls_verified_by_ip_and_by_name);
