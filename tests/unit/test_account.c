@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
+#include "cx_unit.h"
 #include "cx_audit.h"
 #include "cx_catalog.h"
 #include "cx_cursor.h"
@@ -16,19 +17,6 @@
 #include "cx_key_policy.h"
 #include "cx_scopes.h"
 #include "cx_usage.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 /* ------------------------------------------------------------------ scopes */
 
@@ -246,7 +234,7 @@ static Suite *account_suite(void)
 {
     Suite *s = suite_create("account");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_scopes_has_and_normalize);
     tcase_add_test(tc, test_scopes_missing_is_the_escalation_rule);
     tcase_add_test(tc, test_policy_parse_accepts_and_normalizes);
@@ -260,11 +248,5 @@ static Suite *account_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(account_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return cx_unit_run(account_suite());
 }

@@ -10,23 +10,17 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "cx_unit.h"
 #include "cx_allowlist.h"
 #include "cx_governance.h"
 #include "gov_catalog.h"
 
-static apr_pool_t *pool;
 static cx_catalog_t *cat;
 
 static void setup(void)
 {
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
+    cx_unit_pool_setup();
     cat = gov_catalog(pool);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
 }
 
 static cx_allowlist_t *compile(const char *json)
@@ -250,7 +244,7 @@ static Suite *allowlist_suite(void)
 {
     Suite *s = suite_create("allowlist");
     TCase *tc = tcase_create("matching");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, cx_unit_pool_teardown);
     tcase_add_test(tc, null_admits_everything);
     tcase_add_test(tc, empty_admits_nothing);
     tcase_add_test(tc, exact_ids);
@@ -262,7 +256,7 @@ static Suite *allowlist_suite(void)
     tcase_add_test(tc, validation_names_the_entry);
     suite_add_tcase(s, tc);
     tc = tcase_create("candidates");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, cx_unit_pool_teardown);
     tcase_add_test(tc, filter_drops_fallbacks_outside_the_allowlist);
     tcase_add_test(tc, region_filter_applies_to_fallbacks);
     tcase_add_test(tc, allowlist_then_region);
@@ -272,11 +266,5 @@ static Suite *allowlist_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(allowlist_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(allowlist_suite());
 }

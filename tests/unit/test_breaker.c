@@ -5,6 +5,7 @@
 
 #include <apr_general.h>
 
+#include "cx_unit.h"
 #include "cx_breaker.h"
 
 static const cx_breaker_conf_t conf = {
@@ -131,11 +132,5 @@ static Suite *breaker_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(breaker_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(breaker_suite());
 }

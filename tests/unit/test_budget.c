@@ -8,21 +8,9 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "cx_unit.h"
 #include "cx_budget.h"
 #include "cx_json.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 START_TEST(test_thresholds)
 {
@@ -166,7 +154,7 @@ static Suite *budget_suite(void)
 {
     Suite *s = suite_create("cx_budget");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_thresholds);
     tcase_add_test(tc, test_hard_cap);
     tcase_add_test(tc, test_months);
@@ -180,11 +168,5 @@ static Suite *budget_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(budget_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(budget_suite());
 }

@@ -8,22 +8,10 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "cx_unit.h"
 #include "cx_cache_entry.h"
 #include "cx_cache_key.h"
 #include "cx_json.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 static json_t *J(const char *text)
 {
@@ -203,7 +191,7 @@ static Suite *cache_suite(void)
 {
     Suite *s = suite_create("cx_cache");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_cacheable);
     tcase_add_test(tc, test_key_normalisation);
     tcase_add_test(tc, test_entry_from_response_and_replay);
@@ -215,11 +203,5 @@ static Suite *cache_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(cache_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(cache_suite());
 }

@@ -8,20 +8,8 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "cx_unit.h"
 #include "cx_catalog.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 #define SCOUT "meta-llama/Llama-4-Scout-17B-16E-Instruct"
 #define HAIKU "claude-haiku-4-5-20251001"
@@ -560,7 +548,7 @@ static Suite *catalog_suite(void)
 {
     Suite *s = suite_create("cx_catalog");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_resolve_canonical);
     tcase_add_test(tc, test_resolve_alias);
     tcase_add_test(tc, test_provider_pin);
@@ -582,11 +570,5 @@ static Suite *catalog_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(catalog_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(catalog_suite());
 }

@@ -12,21 +12,9 @@
 #include <apr_strings.h>
 #include <jansson.h>
 
+#include "cx_unit.h"
 #include "cx_gemini.h"
 #include "cx_json.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 static json_t *J(const char *s)
 {
@@ -375,7 +363,7 @@ static Suite *gemini_suite(void)
 {
     Suite *s = suite_create("cx_gemini");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_url);
     tcase_add_test(tc, test_request_full);
     tcase_add_test(tc, test_request_multi_turn_tool_use);
@@ -395,11 +383,5 @@ static Suite *gemini_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(gemini_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(gemini_suite());
 }

@@ -27,21 +27,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "cx_unit.h"
 #include "cx_http.h"
 #include "cx_http_wire.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 /* ------------------------------------------------------------------ framing */
 
@@ -672,7 +660,7 @@ static Suite *http_suite(void)
 {
     Suite *s = suite_create("cx_http");
     TCase *wire = tcase_create("wire");
-    tcase_add_checked_fixture(wire, setup, teardown);
+    tcase_add_checked_fixture(wire, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(wire, test_head_needs_every_byte_then_parses);
     tcase_add_test(wire, test_head_connection_rules);
     tcase_add_test(wire, test_head_refuses_what_is_not_http);
@@ -680,7 +668,7 @@ static Suite *http_suite(void)
     tcase_add_test(wire, test_chunked_refuses_bad_sizes);
     suite_add_tcase(s, wire);
     TCase *client = tcase_create("client");
-    tcase_add_checked_fixture(client, setup, teardown);
+    tcase_add_checked_fixture(client, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_set_timeout(client, 30);
     tcase_add_test(client, test_request_bytes_and_connection_reuse);
     tcase_add_test(client, test_chunked_stream_arrives_as_sent);
@@ -698,7 +686,6 @@ static Suite *http_suite(void)
 
 int main(void)
 {
-    apr_initialize();
     signal(SIGPIPE, SIG_IGN);   /* as httpd does in its children */
     /* No proxy from the caller's environment: these calls go to 127.0.0.1. */
     unsetenv("http_proxy");
@@ -715,11 +702,7 @@ int main(void)
     setenv("SSL_CERT_FILE", ca_file, 1);   /* the trust store the client's TLS reads */
     setenv("SSL_CERT_DIR", "/nonexistent", 1);
     cx_http_global_init();
-    SRunner *sr = srunner_create(http_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int rc = cx_unit_run(http_suite());
     unlink(ca_file);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }

@@ -16,22 +16,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "cx_unit.h"
 #include "cx_jwt.h"
 
-static apr_pool_t *pool;
 static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef-conduix-test";
 #define SECRET_LEN (sizeof SECRET - 1)
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 /* A token made by libjwt itself with the given algorithm, key and times. */
 static const char *libjwt_token(jwt_alg_t alg, const unsigned char *key, int key_len, long iat,
@@ -278,7 +267,7 @@ static Suite *jwt_suite(void)
 {
     Suite *s = suite_create("cx_jwt");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_issued_token_verifies_with_its_claims);
     tcase_add_test(tc, test_hand_signed_hs256_is_accepted);
     tcase_add_test(tc, test_expired_token_is_refused);
@@ -295,11 +284,5 @@ static Suite *jwt_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(jwt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return cx_unit_run(jwt_suite());
 }

@@ -8,20 +8,8 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "cx_unit.h"
 #include "cx_keys.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -213,7 +201,7 @@ static Suite *keys_suite(void)
 {
     Suite *s = suite_create("cx_keys");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_generated_keys_parse_with_their_mode);
     tcase_add_test(tc, test_keys_distinct_and_uniform);
     tcase_add_test(tc, test_sha256_known_vectors);
@@ -228,11 +216,5 @@ static Suite *keys_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(keys_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(keys_suite());
 }

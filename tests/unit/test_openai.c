@@ -9,22 +9,10 @@
 #include <apr_strings.h>
 #include <jansson.h>
 
+#include "cx_unit.h"
 #include "cx_json.h"
 #include "cx_jparse.h"
 #include "cx_openai.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 /* Parse a test literal; owned by the pool. */
 static json_t *J(const char *s)
@@ -1034,7 +1022,7 @@ static Suite *openai_suite(void)
 {
     Suite *s = suite_create("cx_openai");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_upstream_body_non_stream);
     tcase_add_test(tc, test_string_runs_every_offset);
     tcase_add_test(tc, test_upstream_body_equals_copy_and_set);
@@ -1068,11 +1056,5 @@ static Suite *openai_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(openai_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(openai_suite());
 }

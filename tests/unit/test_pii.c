@@ -10,22 +10,10 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "cx_unit.h"
 #include "cx_json.h"
 #include "cx_openai.h"
 #include "cx_pii.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 #define EM "[REDACTED_EMAIL]"
 #define SS "[REDACTED_SSN]"
@@ -500,7 +488,7 @@ static Suite *pii_suite(void)
 {
     Suite *s = suite_create("pii");
     TCase *tc = tcase_create("corpus");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, corpus_is_large_enough);
     tcase_add_loop_test(tc, positive, 0, (int)NPOS);
     tcase_add_loop_test(tc, negative, 0, (int)NNEG);
@@ -509,14 +497,14 @@ static Suite *pii_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("linear");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, linear_on_adversarial_input, 0,
                         (int)(sizeof adversarial_units / sizeof adversarial_units[0]));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("chat");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, json_escaped_text);
     tcase_add_test(tc, json_unicode_escapes);
     tcase_add_test(tc, json_every_message_and_part);
@@ -527,11 +515,5 @@ static Suite *pii_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(pii_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(pii_suite());
 }

@@ -6,20 +6,8 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 
+#include "cx_unit.h"
 #include "cx_price.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 /* Deterministic PRNG (xorshift64*) so failures reproduce. */
 static uint64_t rng_state;
@@ -239,7 +227,7 @@ static Suite *price_suite(void)
 {
     Suite *s = suite_create("cx_price");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_catalog_example_per_token);
     tcase_add_test(tc, test_million_requests_sum_exactly_at_list_price);
@@ -258,11 +246,5 @@ static Suite *price_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(price_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(price_suite());
 }

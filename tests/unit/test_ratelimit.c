@@ -15,21 +15,9 @@
 #include <apr_proc_mutex.h>
 #include <apr_shm.h>
 
+#include "cx_unit.h"
 #include "cx_ratelimit.h"
 #include "cx_state_table.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 #define SEC(s) ((apr_time_t)((s) * 1000000.0 + 0.5))
 #define T0 1700000000.0   /* an arbitrary second boundary */
@@ -370,7 +358,7 @@ static Suite *ratelimit_suite(void)
 {
     Suite *s = suite_create("cx_ratelimit");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_burst_admits_exactly_the_limit);
     tcase_add_test(tc, test_window_slides_by_the_second);
@@ -387,11 +375,5 @@ static Suite *ratelimit_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(ratelimit_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(ratelimit_suite());
 }

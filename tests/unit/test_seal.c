@@ -10,6 +10,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include "cx_unit.h"
 #include "cx_seal.h"
 
 static apr_pool_t *p;
@@ -162,7 +163,6 @@ END_TEST
 
 int main(void)
 {
-    apr_initialize();
     Suite *s = suite_create("cx_seal");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -173,10 +173,5 @@ int main(void)
     tcase_add_test(tc, test_legacy_plaintext_opens_as_itself);
     tcase_add_test(tc, test_key_files);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(s);
 }

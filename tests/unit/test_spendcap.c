@@ -13,25 +13,13 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "cx_unit.h"
 #include "cx_dbcounter.h"
 #include "cx_governance.h"
 #include "cx_govstore.h"
 #include "cx_spendcap.h"
 #include "cx_state_table.h"
 #include "cx_utcdate.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 static apr_time_t utc(int y, int mon, int d, int h, int mi, int s)
 {
@@ -376,7 +364,7 @@ static Suite *spendcap_suite(void)
 {
     Suite *s = suite_create("cx_spendcap");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_periods);
     tcase_add_test(tc, test_counter_keys);
     tcase_add_test(tc, test_utc_labels_agree_with_apr);
@@ -392,11 +380,5 @@ static Suite *spendcap_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(spendcap_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(spendcap_suite());
 }

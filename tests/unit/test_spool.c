@@ -10,21 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cx_unit.h"
 #include "cx_spool.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    apr_terminate();
-}
 
 static cx_usage_record_t sample(void)
 {
@@ -151,15 +138,11 @@ int main(void)
 {
     Suite *s = suite_create("cx_spool");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_test_mode_and_nulls);
     tcase_add_test(tc, test_malformed_lines_refused);
     tcase_add_test(tc, test_append_and_pending);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return cx_unit_run(s);
 }

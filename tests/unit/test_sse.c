@@ -11,20 +11,8 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
+#include "cx_unit.h"
 #include "cx_sse.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 typedef struct {
     const char *name;       /* NULL when the event had no (or an empty) event: field */
@@ -370,7 +358,7 @@ static Suite *sse_suite(void)
 {
     Suite *s = suite_create("cx_sse");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_whole_stream);
     tcase_add_test(tc, test_every_single_split_point);
@@ -388,11 +376,5 @@ static Suite *sse_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(sse_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(sse_suite());
 }

@@ -11,21 +11,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "cx_unit.h"
 #include "cx_byo.h"
 #include "cx_ssrf.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 /* The class of a numeric address ("public" when none). */
 static const char *cls(const char *text)
@@ -245,7 +233,7 @@ static Suite *ssrf_suite(void)
 {
     Suite *s = suite_create("cx_ssrf");
     TCase *tc = tcase_create("ssrf");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_ipv4_classes);
     tcase_add_test(tc, test_ipv6_classes);
     tcase_add_test(tc, test_policy_allowlist);
@@ -254,7 +242,7 @@ static Suite *ssrf_suite(void)
     tcase_add_test(tc, test_check_url_pins_resolved_addresses);
     suite_add_tcase(s, tc);
     TCase *byo = tcase_create("byo");
-    tcase_add_checked_fixture(byo, setup, teardown);
+    tcase_add_checked_fixture(byo, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(byo, test_byo_ids);
     tcase_add_test(byo, test_byo_serves_and_resolved);
     suite_add_tcase(s, byo);
@@ -263,11 +251,5 @@ static Suite *ssrf_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(ssrf_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(ssrf_suite());
 }

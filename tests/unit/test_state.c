@@ -14,10 +14,10 @@
 #include <apr_shm.h>
 #include <apr_strings.h>
 
+#include "cx_unit.h"
 #include "cx_shmlock.h"
 #include "cx_state_table.h"
 
-static apr_pool_t *pool;
 static apr_time_t fake_now;
 
 static apr_time_t fake_clock(void)
@@ -27,14 +27,8 @@ static apr_time_t fake_clock(void)
 
 static void setup(void)
 {
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
+    cx_unit_pool_setup();
     fake_now = apr_time_from_sec(1700000000);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
 }
 
 /* A formatted region of size bytes on the heap (garbage first: format must not
@@ -473,7 +467,7 @@ static Suite *state_suite(void)
 {
     Suite *s = suite_create("cx_state_table");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, cx_unit_pool_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_format_and_validation);
     tcase_add_test(tc, test_counters);
@@ -492,11 +486,5 @@ static Suite *state_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(state_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(state_suite());
 }

@@ -10,24 +10,18 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "cx_unit.h"
 #include "cx_governance.h"
 #include "cx_json.h"
 #include "cx_swap.h"
 #include "gov_catalog.h"
 
-static apr_pool_t *pool;
 static cx_catalog_t *cat;
 
 static void setup(void)
 {
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
+    cx_unit_pool_setup();
     cat = gov_catalog(pool);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
 }
 
 /* The gateway cannot send to Anthropic or Google yet (no adapter): like the
@@ -393,7 +387,7 @@ static Suite *swap_suite(void)
 {
     Suite *s = suite_create("swap");
     TCase *tc = tcase_create("rules");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, cx_unit_pool_teardown);
     tcase_add_test(tc, blend_is_three_to_one);
     tcase_add_test(tc, cheapest_of_the_band);
     tcase_add_test(tc, never_across_bands);
@@ -410,7 +404,7 @@ static Suite *swap_suite(void)
     tcase_add_test(tc, request_features);
     suite_add_tcase(s, tc);
     tc = tcase_create("decisions");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, cx_unit_pool_teardown);
     tcase_add_test(tc, pii_precedence);
     tcase_add_test(tc, swap_precedence);
     tcase_add_test(tc, bool_header);
@@ -423,11 +417,5 @@ static Suite *swap_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(swap_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(swap_suite());
 }

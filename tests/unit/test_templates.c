@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../admin-cgi/admin.h"
+#include "cx_unit.h"
 
 #ifndef CX_SRCDIR
 #define CX_SRCDIR "."
@@ -163,9 +164,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return cx_unit_run(suite());
 }

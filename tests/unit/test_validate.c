@@ -9,20 +9,8 @@
 #include <apr_strings.h>
 #include <jansson.h>
 
+#include "cx_unit.h"
 #include "cx_validate.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 /* The body is built from fragments so each case changes one thing only. */
 #define USER_HI "{\"role\":\"user\",\"content\":\"hi\"}"
@@ -375,7 +363,7 @@ static Suite *validate_suite(void)
 {
     Suite *s = suite_create("cx_validate");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, cx_unit_pool_setup, cx_unit_pool_teardown);
     tcase_add_test(tc, test_minimal_request_is_valid);
     tcase_add_test(tc, test_maximal_request_is_valid);
     tcase_add_test(tc, test_null_optionals_count_as_absent);
@@ -388,11 +376,5 @@ static Suite *validate_suite(void)
 
 int main(void)
 {
-    apr_initialize();
-    SRunner *sr = srunner_create(validate_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return cx_unit_run(validate_suite());
 }
