@@ -428,6 +428,25 @@ static cx_state_rc insert(cx_state_table *t, const char *key, uint16_t klen, uin
     if (lock(t) != 0)                                               \
         return CX_STATE_ERROR;
 
+/* The live entry under key when it holds a value of this kind; otherwise NULL, with
+ * *rc NOTFOUND (no such entry) or CONFLICT (an entry of another kind). */
+static slot_t *entry_of_kind(cx_state_table *t, const char *key, uint16_t klen, uint64_t hash,
+                             apr_time_t now, int kind, cx_state_rc *rc)
+{
+    uint32_t empty;
+    long idx = lookup(t, key, klen, hash, now, &empty);
+    if (idx < 0) {
+        *rc = CX_STATE_NOTFOUND;
+        return NULL;
+    }
+    if (t->slots[idx].kind != kind) {
+        *rc = CX_STATE_CONFLICT;
+        return NULL;
+    }
+    *rc = CX_STATE_OK;
+    return &t->slots[idx];
+}
+
 static cx_state_rc tbl_counter_add(void *inst, const char *key, int64_t delta, int64_t limit,
                                    apr_interval_time_t ttl, unsigned flags, int64_t *value)
 {
@@ -475,18 +494,10 @@ static cx_state_rc tbl_counter_get(void *inst, const char *key, int64_t *value)
 {
     cx_state_table *t = inst;
     BEGIN(t, key, klen, hash);
-    cx_state_rc rc = CX_STATE_NOTFOUND;
-    uint32_t empty;
-    long idx = lookup(t, key, klen, hash, now, &empty);
-    if (idx >= 0) {
-        if (t->slots[idx].kind != KIND_COUNTER) {
-            rc = CX_STATE_CONFLICT;
-        }
-        else {
-            *value = t->slots[idx].counter;
-            rc = CX_STATE_OK;
-        }
-    }
+    cx_state_rc rc;
+    const slot_t *s = entry_of_kind(t, key, klen, hash, now, KIND_COUNTER, &rc);
+    if (s)
+        *value = s->counter;
     unlock(t);
     return rc;
 }
@@ -518,22 +529,14 @@ static cx_state_rc tbl_record_get(void *inst, const char *key, void *buf, apr_si
 {
     cx_state_table *t = inst;
     BEGIN(t, key, klen, hash);
-    cx_state_rc rc = CX_STATE_NOTFOUND;
-    uint32_t empty;
-    long idx = lookup(t, key, klen, hash, now, &empty);
-    if (idx >= 0) {
-        slot_t *s = &t->slots[idx];
-        if (s->kind != KIND_RECORD) {
-            rc = CX_STATE_CONFLICT;
-        }
-        else {
-            value_copy(t, s, buf, cap);
-            if (len)
-                *len = s->value_len;
-            if (version)
-                *version = s->version;
-            rc = CX_STATE_OK;
-        }
+    cx_state_rc rc;
+    slot_t *s = entry_of_kind(t, key, klen, hash, now, KIND_RECORD, &rc);
+    if (s) {
+        value_copy(t, s, buf, cap);
+        if (len)
+            *len = s->value_len;
+        if (version)
+            *version = s->version;
     }
     unlock(t);
     return rc;
@@ -608,23 +611,15 @@ static cx_state_rc tbl_kv_get(void *inst, apr_pool_t *p, const char *key, char *
 {
     cx_state_table *t = inst;
     BEGIN(t, key, klen, hash);
-    cx_state_rc rc = CX_STATE_NOTFOUND;
-    uint32_t empty;
-    long idx = lookup(t, key, klen, hash, now, &empty);
-    if (idx >= 0) {
-        slot_t *s = &t->slots[idx];
-        if (s->kind != KIND_KV) {
-            rc = CX_STATE_CONFLICT;
-        }
-        else {
-            char *buf = apr_palloc(p, (apr_size_t)s->value_len + 1);
-            value_copy(t, s, (unsigned char *)buf, s->value_len);
-            buf[s->value_len] = '\0';
-            *value = buf;
-            if (len)
-                *len = s->value_len;
-            rc = CX_STATE_OK;
-        }
+    cx_state_rc rc;
+    slot_t *s = entry_of_kind(t, key, klen, hash, now, KIND_KV, &rc);
+    if (s) {
+        char *buf = apr_palloc(p, (apr_size_t)s->value_len + 1);
+        value_copy(t, s, (unsigned char *)buf, s->value_len);
+        buf[s->value_len] = '\0';
+        *value = buf;
+        if (len)
+            *len = s->value_len;
     }
     unlock(t);
     return rc;
