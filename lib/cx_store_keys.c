@@ -193,18 +193,27 @@ static unsigned changed_fields(const cx_key_policy_t *a, const cx_key_policy_t *
     return c;
 }
 
+/* Start a transaction holding the key's row locked, its current state in *before. On
+ * anything but CX_KEYS_OK nothing is left open. */
+static cx_keys_rc_t begin_on_key(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t key_id,
+                                 cx_api_key_t *before, const char **err)
+{
+    if (cx_db_begin(db))
+        return db_fail(db, p, err);
+    cx_keys_rc_t rc = fetch(db, p, org_id, key_id, 1, before, err);
+    if (rc != CX_KEYS_OK)
+        cx_db_rollback(db);
+    return rc;
+}
+
 cx_keys_rc_t cx_keys_update(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t key_id,
                             const cx_key_policy_t *patch, const char *grantor_scopes,
                             const cx_audit_actor_t *actor, cx_api_key_t *out, const char **err)
 {
     cx_api_key_t before;
-    if (cx_db_begin(db))
-        return db_fail(db, p, err);
-    cx_keys_rc_t rc = fetch(db, p, org_id, key_id, 1, &before, err);
-    if (rc != CX_KEYS_OK) {
-        cx_db_rollback(db);
+    cx_keys_rc_t rc = begin_on_key(db, p, org_id, key_id, &before, err);
+    if (rc != CX_KEYS_OK)
         return rc;
-    }
     if (before.revoked_at) {
         cx_db_rollback(db);
         *err = "the key is revoked";
@@ -267,13 +276,9 @@ cx_keys_rc_t cx_keys_revoke(cx_db *db, apr_pool_t *p, uint64_t org_id, uint64_t 
 {
     cx_api_key_t before;
     *already = 0;
-    if (cx_db_begin(db))
-        return db_fail(db, p, err);
-    cx_keys_rc_t rc = fetch(db, p, org_id, key_id, 1, &before, err);
-    if (rc != CX_KEYS_OK) {
-        cx_db_rollback(db);
+    cx_keys_rc_t rc = begin_on_key(db, p, org_id, key_id, &before, err);
+    if (rc != CX_KEYS_OK)
         return rc;
-    }
     if (before.revoked_at) {
         cx_db_rollback(db);
         *already = 1;
