@@ -658,30 +658,9 @@ typedef struct {
     int64_t deadline;         /* whole transfer (non-streaming), 0 = none */
     int64_t idle_us;          /* streaming: longest silence, 0 = none */
     int streaming;
-    int too_large;
     int aborted;
-    char *buf;                /* buffered body */
-    apr_size_t len, cap;
+    cx_http_body_t body;      /* what is not streamed */
 } xfer_t;
-
-static int reserve(xfer_t *x, apr_size_t more)
-{
-    if (x->len + more > x->req->max_response) {
-        x->too_large = 1;
-        return -1;
-    }
-    if (x->len + more + 1 > x->cap) {
-        apr_size_t cap = x->cap ? x->cap * 2 : 8192;
-        while (cap < x->len + more + 1)
-            cap *= 2;
-        char *nb = apr_palloc(x->p, cap);
-        if (x->len)
-            memcpy(nb, x->buf, x->len);
-        x->buf = nb;
-        x->cap = cap;
-    }
-    return 0;
-}
 
 static int deliver(void *baton, const char *data, size_t n)
 {
@@ -696,12 +675,7 @@ static int deliver(void *baton, const char *data, size_t n)
         x->resp->streamed_bytes += n;
         return 0;
     }
-    if (reserve(x, n) != 0)
-        return -1;
-    memcpy(x->buf + x->len, data, n);
-    x->len += n;
-    x->buf[x->len] = '\0';
-    return 0;
+    return cx_http_body_append(&x->body, data, n);
 }
 
 typedef enum {
@@ -818,8 +792,8 @@ static exchange_t exchange(xfer_t *x, conn_t *c, int reused, struct iovec *out, 
             if (cr == CX_CHUNKED_DONE)
                 return used < rest_len || !keep ? EX_CLOSE : EX_KEEP;
             if (cr == CX_CHUNKED_STOPPED)
-                return fail(x, x->too_large ? CX_HTTP_TOO_LARGE : CX_HTTP_ABORTED,
-                            x->too_large ? "the answer is larger than allowed" : "the receiver stopped the transfer");
+                return fail(x, x->body.too_large ? CX_HTTP_TOO_LARGE : CX_HTTP_ABORTED,
+                            x->body.too_large ? "the answer is larger than allowed" : "the receiver stopped the transfer");
             if (cr == CX_CHUNKED_BAD)
                 return fail(x, CX_HTTP_TRUNCATED, "bad answer from the upstream: malformed chunked encoding");
             size_t got;
@@ -838,28 +812,26 @@ static exchange_t exchange(xfer_t *x, conn_t *c, int reused, struct iovec *out, 
     long long want = head.content_length;   /* -1: until the connection closes */
     if (want > 0 && !x->streaming) {
         /* Known length, buffered: read straight into the body's own buffer. */
-        if ((unsigned long long)want > x->req->max_response)
-            return fail(x, CX_HTTP_TOO_LARGE, "the answer is larger than allowed");
-        if (reserve(x, (apr_size_t)want) != 0)
+        if ((unsigned long long)want > x->body.max || cx_http_body_reserve(&x->body, (apr_size_t)want) != 0)
             return fail(x, CX_HTTP_TOO_LARGE, "the answer is larger than allowed");
         size_t first = rest_len < (size_t)want ? rest_len : (size_t)want;
-        memcpy(x->buf, rest, first);
-        x->len = first;
-        while (x->len < (apr_size_t)want) {
+        memcpy(x->body.buf, rest, first);
+        x->body.len = first;
+        while (x->body.len < (apr_size_t)want) {
             size_t got;
-            io = conn_read(c, x->buf + x->len, (size_t)want - x->len, &got, 0, x->deadline, x->idle_us,
-                           &err, p);
+            io = conn_read(c, x->body.buf + x->body.len, (size_t)want - x->body.len, &got, 0, x->deadline,
+                           x->idle_us, &err, p);
             if (io == IO_TIMEOUT)
-                return timed_out(x, started, x->len);
+                return timed_out(x, started, x->body.len);
             if (io == IO_EOF)
                 return fail(x, CX_HTTP_TRUNCATED,
                             apr_psprintf(p, "transfer closed with %" APR_UINT64_T_FMT " bytes remaining to read",
-                                         (apr_uint64_t)((unsigned long long)want - x->len)));
+                                         (apr_uint64_t)((unsigned long long)want - x->body.len)));
             if (io != IO_OK)
                 return fail(x, CX_HTTP_TRUNCATED, err);
-            x->len += got;
+            x->body.len += got;
         }
-        x->buf[x->len] = '\0';
+        x->body.buf[x->body.len] = '\0';
         return rest_len > first || !keep ? EX_CLOSE : EX_KEEP;
     }
 
@@ -869,8 +841,8 @@ static exchange_t exchange(xfer_t *x, conn_t *c, int reused, struct iovec *out, 
         if (want >= 0 && take > (unsigned long long)want - got_body)
             take = (size_t)((unsigned long long)want - got_body);
         if (deliver(x, rest, take) != 0)
-            return fail(x, x->too_large ? CX_HTTP_TOO_LARGE : CX_HTTP_ABORTED,
-                        x->too_large ? "the answer is larger than allowed" : "the receiver stopped the transfer");
+            return fail(x, x->body.too_large ? CX_HTTP_TOO_LARGE : CX_HTTP_ABORTED,
+                        x->body.too_large ? "the answer is larger than allowed" : "the receiver stopped the transfer");
         got_body += take;
         if (want >= 0 && got_body == (unsigned long long)want)
             return take < rest_len || !keep ? EX_CLOSE : EX_KEEP;
@@ -958,7 +930,7 @@ cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_
         }
     }
     int64_t started = now_us();
-    xfer_t x = {.p = p, .req = req, .resp = resp};
+    xfer_t x = {.p = p, .req = req, .resp = resp, .body = {.p = p, .max = req->max_response}};
     if (!req->stream && req->timeout_ms > 0)
         x.deadline = started + (int64_t)req->timeout_ms * 1000;
     if (req->stream)
@@ -1014,7 +986,7 @@ cx_http_result_t cx_http_perform(cx_http_pool *hp, apr_pool_t *p, const cx_http_
             resp->result = CX_HTTP_OK;
         break;
     }
-    resp->body = x.buf ? x.buf : "";
-    resp->body_len = x.len;
+    resp->body = x.body.buf ? x.body.buf : "";
+    resp->body_len = x.body.len;
     return resp->result;
 }

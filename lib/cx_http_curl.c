@@ -2,6 +2,7 @@
  * proxy (http_proxy, https_proxy, all_proxy, no_proxy), which libcurl implements in
  * every flavour. Without one, cx_http uses its own client (cx_http.c). */
 #include "cx_http_curl.h"
+#include "cx_http_wire.h"
 
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
@@ -91,36 +92,12 @@ typedef struct {
     apr_pool_t *p;
     const cx_http_request_t *req;
     cx_http_response_t *resp;
-    char *buf;
-    apr_size_t len, cap;
+    cx_http_body_t body;
     int decided;      /* whether this response streams, decided at the first byte */
     int streaming;
-    int too_large;
     int aborted;
     const char *encoded;   /* why: a content coding we did not ask for */
 } transfer_t;
-
-static int append(transfer_t *t, const char *data, apr_size_t n)
-{
-    if (t->len + n > t->req->max_response) {
-        t->too_large = 1;
-        return -1;
-    }
-    if (t->len + n + 1 > t->cap) {
-        apr_size_t cap = t->cap ? t->cap * 2 : 8192;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *nb = apr_palloc(t->p, cap);
-        if (t->len)
-            memcpy(nb, t->buf, t->len);
-        t->buf = nb;
-        t->cap = cap;
-    }
-    memcpy(t->buf + t->len, data, n);
-    t->len += n;
-    t->buf[t->len] = '\0';
-    return 0;
-}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -140,7 +117,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         t->resp->streamed_bytes += n;
         return n;
     }
-    return append(t, data, n) == 0 ? n : 0;
+    return cx_http_body_append(&t->body, data, n) == 0 ? n : 0;
 }
 
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
@@ -211,7 +188,7 @@ cx_http_result_t cx_http_curl_perform(cx_http_curl *hp, apr_pool_t *p, const cx_
         resp->error = "curl_easy_init failed";
         return resp->result;
     }
-    transfer_t t = {.h = h, .p = p, .req = req, .resp = resp};
+    transfer_t t = {.h = h, .p = p, .req = req, .resp = resp, .body = {.p = p, .max = req->max_response}};
     struct curl_slist *hdrs = NULL;
     for (int i = 0; req->headers && i < req->headers->nelts; i++)
         hdrs = curl_slist_append(hdrs, APR_ARRAY_IDX(req->headers, i, const char *));
@@ -264,8 +241,8 @@ cx_http_result_t cx_http_curl_perform(cx_http_curl *hp, apr_pool_t *p, const cx_
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_easy_getinfo(h, CURLINFO_CONNECT_TIME, &resp->connect_seconds);
-    resp->body = t.buf ? t.buf : "";
-    resp->body_len = t.len;
+    resp->body = t.body.buf ? t.body.buf : "";
+    resp->body_len = t.body.len;
 
     switch (rc) {
     case CURLE_OK:
@@ -282,7 +259,7 @@ cx_http_result_t cx_http_curl_perform(cx_http_curl *hp, apr_pool_t *p, const cx_
         resp->result = CX_HTTP_TIMEOUT;
         break;
     case CURLE_WRITE_ERROR:
-        resp->result = t.too_large ? CX_HTTP_TOO_LARGE : t.aborted ? CX_HTTP_ABORTED : CX_HTTP_FAILED;
+        resp->result = t.body.too_large ? CX_HTTP_TOO_LARGE : t.aborted ? CX_HTTP_ABORTED : CX_HTTP_FAILED;
         break;
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:

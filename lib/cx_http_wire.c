@@ -183,6 +183,37 @@ int cx_http_status_has_no_body(int status)
     return status < 200 || status == 204 || status == 304;
 }
 
+/* ------------------------------------------------------------ buffered body */
+
+int cx_http_body_reserve(cx_http_body_t *b, apr_size_t more)
+{
+    if (b->len + more > b->max) {
+        b->too_large = 1;
+        return -1;
+    }
+    if (b->len + more + 1 > b->cap) {
+        apr_size_t cap = b->cap ? b->cap * 2 : 8192;
+        while (cap < b->len + more + 1)
+            cap *= 2;
+        char *nb = apr_palloc(b->p, cap);
+        if (b->len)
+            memcpy(nb, b->buf, b->len);
+        b->buf = nb;
+        b->cap = cap;
+    }
+    return 0;
+}
+
+int cx_http_body_append(cx_http_body_t *b, const char *data, apr_size_t n)
+{
+    if (cx_http_body_reserve(b, n) != 0)
+        return -1;
+    memcpy(b->buf + b->len, data, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+    return 0;
+}
+
 /* ---------------------------------------------------------- chunked coding */
 
 enum {

@@ -58,4 +58,20 @@ void cx_chunked_init(cx_chunked_t *d);
 cx_chunked_result_t cx_chunked_feed(cx_chunked_t *d, const char *in, size_t len, size_t *used,
                                     cx_chunked_emit_fn emit, void *baton);
 
+/* A buffered response body: grown in a pool by doubling, NUL-terminated, refused
+ * (too_large set) past max bytes. Both upstream clients gather answers in one. */
+typedef struct {
+    apr_pool_t *p;
+    apr_size_t max;
+    char *buf;
+    apr_size_t len, cap;
+    int too_large;
+} cx_http_body_t;
+
+/* Room for more bytes after len (and the NUL). 0, or -1 when that would pass max. */
+int cx_http_body_reserve(cx_http_body_t *b, apr_size_t more);
+
+/* Append n bytes. 0, or -1 when that would pass max. */
+int cx_http_body_append(cx_http_body_t *b, const char *data, apr_size_t n);
+
 #endif
