@@ -392,11 +392,18 @@ cx_mariadb_stop() {
 # provider simulator
 # ---------------------------------------------------------------------------
 
-# cx_sim_start DIR: start the simulator on a free port; the port goes to
-# DIR/port (and stdout).
+# cx_sim_start DIR [CERT KEY]: start the simulator on a free port; the port goes to
+# DIR/port (and stdout). With a PEM certificate and key it serves https, and its
+# readiness is checked against that certificate.
 cx_sim_start() {
-    local dir pid port i
+    local dir pid port i scheme=http
+    local -a tls=() trust=()
     dir="$(cx_abspath "$1")"
+    if [[ -n "${2:-}" ]]; then
+        tls=(--tls-cert "$2" --tls-key "$3")
+        trust=(--cacert "$2")
+        scheme=https
+    fi
     mkdir -p "$dir"
     [[ -f "$CX_SIM" ]] || { cx_err "simulator not found: $CX_SIM"; return 1; }
     if pid="$(cx_pidfile_pid "$dir/sim.pid")"; then
@@ -404,7 +411,7 @@ cx_sim_start() {
         return 1
     fi
     rm -f "$dir/port"
-    setsid "$CX_PYTHON" "$CX_SIM" --host 127.0.0.1 --port 0 --ready-file "$dir/port" \
+    setsid "$CX_PYTHON" "$CX_SIM" --host 127.0.0.1 --port 0 --ready-file "$dir/port" "${tls[@]}" \
         </dev/null >>"$dir/sim.log" 2>&1 &
     pid=$!
     printf '%s\n' "$pid" >"$dir/sim.pid"
@@ -416,7 +423,7 @@ cx_sim_start() {
         fi
         if [[ -s "$dir/port" ]]; then
             port="$(tr -dc '0-9' <"$dir/port")"
-            if [[ -n "$port" ]] && curl -fsS --max-time 2 "http://127.0.0.1:$port/_sim/health" >/dev/null 2>&1; then
+            if [[ -n "$port" ]] && curl -fsS --max-time 2 "${trust[@]}" "$scheme://127.0.0.1:$port/_sim/health" >/dev/null 2>&1; then
                 cx_log "provider simulator ready on 127.0.0.1:$port (pid $pid)"
                 printf '%s\n' "$port"
                 return 0

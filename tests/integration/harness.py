@@ -264,6 +264,7 @@ class Simulator:
         self.dir = dirpath
         self.port = 0
         self._cleanup = None
+        self.verify: bool | str = True   # what requests checks the simulator's TLS with
 
     @property
     def base(self) -> str:
@@ -273,9 +274,10 @@ class Simulator:
         # as scripts/lib.sh cx_sim_provider_url: Gemini's API lives under /v1beta
         return "%s/%s/%s" % (self.base, provider, "v1beta" if provider == "google" else "v1")
 
-    def start(self) -> None:
+    def start(self, *tls: str) -> None:
+        """tls: a PEM certificate and key, to serve https."""
         self._cleanup = register_cleanup(self.stop)
-        self.port = int(lib("cx_sim_start", str(self.dir), timeout=30).strip())
+        self.port = int(lib("cx_sim_start", str(self.dir), *tls, timeout=30).strip())
 
     def stop(self) -> None:
         if self._cleanup:
@@ -284,7 +286,7 @@ class Simulator:
         lib("cx_sim_stop", str(self.dir), timeout=30)
 
     def _req(self, method: str, path: str, **kw: Any) -> Any:
-        r = requests.request(method, self.base + path, timeout=10, **kw)
+        r = requests.request(method, self.base + path, timeout=10, verify=self.verify, **kw)
         if r.status_code != 200:
             raise HarnessError("simulator %s %s -> %d %s" % (method, path, r.status_code, r.text))
         return r.json()

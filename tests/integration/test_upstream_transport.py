@@ -9,19 +9,12 @@ the proxy (the libcurl path).
 """
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import requests
 
-from harness import Gateway, HarnessError, Httpd, Simulator, iter_sse, register_cleanup, \
-    unregister_cleanup, wait_for
-
-REPO = Path(__file__).resolve().parents[2]
-SIM = REPO / "tests" / "sim" / "provider_sim.py"
+from harness import Gateway, Httpd, Simulator, iter_sse
 
 
 def make_cert(d: Path, name: str) -> tuple[Path, Path]:
@@ -39,38 +32,14 @@ class TlsSimulator(Simulator):
     def __init__(self, dirpath: Path, cert: Path, key: Path):
         super().__init__(dirpath)
         self.cert, self.key = cert, key
-        self.proc: subprocess.Popen | None = None
+        self.verify = str(cert)
 
     @property
     def base(self) -> str:
         return "https://127.0.0.1:%d" % self.port
 
     def start(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        ready = self.dir / "port"
-        self.proc = subprocess.Popen([sys.executable, str(SIM), "--port", "0", "--ready-file", str(ready),
-                                      "--tls-cert", str(self.cert), "--tls-key", str(self.key)],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.dir / "sim.log", "ab"))
-        self._cleanup = register_cleanup(self.stop)
-        if not wait_for(lambda: ready.exists() and ready.read_text().strip(), 20):
-            raise HarnessError("the TLS simulator did not start:\n" + (self.dir / "sim.log").read_text())
-        self.port = int(ready.read_text())
-
-    def stop(self) -> None:
-        if self._cleanup:
-            unregister_cleanup(self._cleanup)
-            self._cleanup = None
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-    def _req(self, method: str, path: str, **kw):
-        r = requests.request(method, self.base + path, timeout=10, verify=str(self.cert), **kw)
-        if r.status_code != 200:
-            raise HarnessError("simulator %s %s -> %d %s" % (method, path, r.status_code, r.text))
-        return r.json()
+        super().start(str(self.cert), str(self.key))
 
 
 class TrustingHttpd(Httpd):
