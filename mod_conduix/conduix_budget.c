@@ -480,16 +480,17 @@ static apr_status_t stop_sender(void *data)
 
 static void budget_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    apr_pool_t *pool = conduix_child_pool(pchild);
     B.server = s;
     B.snap = NULL;
     B.loading = 0;
     B.stopping = 0;
-    apr_thread_mutex_create(&B.lock, APR_THREAD_MUTEX_DEFAULT, pchild);
-    if (apr_queue_create(&B.queue, ALERT_QUEUE_SIZE, pchild) != APR_SUCCESS) {
+    apr_thread_mutex_create(&B.lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (apr_queue_create(&B.queue, ALERT_QUEUE_SIZE, pool) != APR_SUCCESS) {
         B.queue = NULL;
         return;
     }
-    apr_status_t rv = apr_thread_create(&B.thread, NULL, alert_sender, NULL, pchild);
+    apr_status_t rv = apr_thread_create(&B.thread, NULL, alert_sender, NULL, pool);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "CX0725: no budget alert thread in this child: "
                      "alerts cannot be sent");
@@ -497,9 +498,9 @@ static void budget_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     /* Registered after the thread exists, so it runs before the pool frees what
-     * the thread uses; a pre-cleanup, so it also runs before pchild's subpools (the
+     * the thread uses; a pre-cleanup, so it also runs before its subpools (the
      * database pool the breaker reports use) are destroyed. */
-    apr_pool_pre_cleanup_register(pchild, NULL, stop_sender);
+    apr_pool_pre_cleanup_register(pool, NULL, stop_sender);
 }
 
 void conduix_budget_register_hooks(apr_pool_t *p)

@@ -476,20 +476,40 @@ void conduix_runtime_spool_dirty(conduix_runtime_t *rt)
 
 /* ------------------------------------------------------------ lifecycle */
 
+apr_pool_t *conduix_child_pool(apr_pool_t *pchild)
+{
+    /* child_init hooks run in the child's main thread, before any other thread */
+    static apr_pool_t *made_for, *pool;
+    if (pool && made_for == pchild)
+        return pool;
+    apr_allocator_t *allocator;
+    apr_thread_mutex_t *mutex;
+    if (apr_allocator_create(&allocator) != APR_SUCCESS)
+        return pchild;
+    apr_pool_create_ex(&pool, pchild, NULL, allocator);
+    apr_allocator_owner_set(allocator, pool);
+    apr_pool_tag(pool, "conduix_child");
+    if (apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, pool) == APR_SUCCESS)
+        apr_allocator_mutex_set(allocator, mutex);
+    made_for = pchild;
+    return pool;
+}
+
 conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
                                           conduix_server_conf_t *conf)
 {
-    conduix_runtime_t *rt = apr_pcalloc(pchild, sizeof *rt);
-    rt->pool = pchild;
+    apr_pool_t *pool = conduix_child_pool(pchild);
+    conduix_runtime_t *rt = apr_pcalloc(pool, sizeof *rt);
+    rt->pool = pool;
     rt->server = s;
     rt->conf = conf;
-    apr_thread_mutex_create(&rt->catalog_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
-    apr_thread_mutex_create(&rt->keys_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
-    apr_pool_create(&rt->keys_pool, pchild);
+    apr_thread_mutex_create(&rt->catalog_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_mutex_create(&rt->keys_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_pool_create(&rt->keys_pool, pool);
     rt->keys = apr_hash_make(rt->keys_pool);
     rt->org_charges = apr_hash_make(rt->keys_pool);
-    rt->http = cx_http_pool_create(pchild);
-    rt->settings = conduix_settings_cache_create(pchild);
+    rt->http = cx_http_pool_create(pool);
+    rt->settings = conduix_settings_cache_create(pool);
 
     int threads = 1;
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
@@ -502,13 +522,13 @@ conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
          * is down; the pool keeps up to max, one per concurrently busy thread. */
         apr_status_t rv = apr_reslist_create(&rt->dbs, 0, max, max,
                                              apr_time_from_sec(300), db_construct, db_destruct,
-                                             rt, pchild);
+                                             rt, pool);
         if (rv != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CX0103: cannot create the database pool");
         else
             apr_reslist_timeout_set(rt->dbs, apr_time_from_sec(10));
     }
     /* Last, so that its exit-time drain runs while the database pool still exists. */
-    rt->usage_queue = conduix_usage_queue_create(pchild, s, rt);
+    rt->usage_queue = conduix_usage_queue_create(pool, s, rt);
     return rt;
 }

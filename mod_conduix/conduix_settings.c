@@ -27,11 +27,11 @@ struct conduix_settings_cache {
     apr_hash_t *orgs;             /* uint64_t org id -> settings_entry_t */
 };
 
-conduix_settings_cache_t *conduix_settings_cache_create(apr_pool_t *pchild)
+conduix_settings_cache_t *conduix_settings_cache_create(apr_pool_t *pool)
 {
-    conduix_settings_cache_t *c = apr_pcalloc(pchild, sizeof *c);
-    apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
-    apr_pool_create(&c->pool, pchild);
+    conduix_settings_cache_t *c = apr_pcalloc(pool, sizeof *c);
+    apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_pool_create(&c->pool, pool);
     apr_pool_tag(c->pool, "conduix-settings");
     c->orgs = apr_hash_make(c->pool);
     return c;

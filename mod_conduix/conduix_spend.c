@@ -184,9 +184,10 @@ cx_nano_t conduix_wallet_balance(request_rec *r, conduix_req_t *ctx)
 
 static void wallet_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    apr_pool_t *pool = conduix_child_pool(pchild);
     (void)s;
-    apr_thread_mutex_create(&W.lock, APR_THREAD_MUTEX_DEFAULT, pchild);
-    apr_pool_create(&W.pool, pchild);
+    apr_thread_mutex_create(&W.lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_pool_create(&W.pool, pool);
     apr_pool_tag(W.pool, "conduix-wallet");
     W.orgs = apr_hash_make(W.pool);
 }

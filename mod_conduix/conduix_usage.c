@@ -295,25 +295,25 @@ static apr_status_t queue_stop(void *data)
     return APR_SUCCESS;
 }
 
-conduix_usage_queue_t *conduix_usage_queue_create(apr_pool_t *pchild, server_rec *s,
+conduix_usage_queue_t *conduix_usage_queue_create(apr_pool_t *pool, server_rec *s,
                                                   conduix_runtime_t *rt)
 {
-    conduix_usage_queue_t *q = apr_pcalloc(pchild, sizeof *q);
+    conduix_usage_queue_t *q = apr_pcalloc(pool, sizeof *q);
     q->rt = rt;
     q->s = s;
-    apr_status_t rv = apr_pool_create(&q->writer_pool, pchild);
-    q->touched = cx_touch_memo_create(pchild, TOUCH_INTERVAL);
+    apr_status_t rv = apr_pool_create(&q->writer_pool, pool);
+    q->touched = cx_touch_memo_create(pool, TOUCH_INTERVAL);
     if (rv == APR_SUCCESS)
-        rv = apr_thread_mutex_create(&q->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+        rv = apr_thread_mutex_create(&q->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv == APR_SUCCESS)
-        rv = apr_thread_cond_create(&q->wake, pchild);
+        rv = apr_thread_cond_create(&q->wake, pool);
     if (rv == APR_SUCCESS) {
         /* The writer never handles signals: it is created with all of them blocked,
          * so none meant for the MPM's threads ends up in it. */
         sigset_t all, saved;
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &saved);
-        rv = apr_thread_create(&q->thread, NULL, writer_main, q, pchild);
+        rv = apr_thread_create(&q->thread, NULL, writer_main, q, pool);
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
     }
     if (rv != APR_SUCCESS) {
@@ -321,8 +321,8 @@ conduix_usage_queue_t *conduix_usage_queue_create(apr_pool_t *pchild, server_rec
                      "CX0405: no usage writer thread; request threads write usage rows themselves");
         return NULL;
     }
-    /* A pre-cleanup: it runs before pchild's subpools (the database pool among them)
+    /* A pre-cleanup: it runs before its subpools (the database pool among them)
      * are destroyed, so the queue drains into a live database. */
-    apr_pool_pre_cleanup_register(pchild, q, queue_stop);
+    apr_pool_pre_cleanup_register(pool, q, queue_stop);
     return q;
 }

@@ -79,6 +79,13 @@ const char *conduix_resolve_credential(apr_pool_t *p, const char *ref, const cha
 int conduix_conf_int(int v, int dflt);
 
 /* ---- per-child runtime (conduix_runtime.c) ---- */
+/* The pool every per-child structure of Conduix lives in (a child of pchild, the same
+ * one for every call in a process). The MPMs give pchild an allocator without a mutex
+ * (prefork also draws every connection and request pool from it), while Conduix's own
+ * threads (usage writer, alert sender) and the request threads allocate from its
+ * per-child pools at the same time: those pools must hang under an allocator that
+ * locks. */
+apr_pool_t *conduix_child_pool(apr_pool_t *pchild);
 conduix_runtime_t *conduix_runtime_create(apr_pool_t *pchild, server_rec *s,
                                           conduix_server_conf_t *conf);
 /* r may be NULL (threads without a request log against the server). */
@@ -105,7 +112,7 @@ void conduix_usage_record(conduix_runtime_t *rt, request_rec *r, const cx_usage_
 /* The per-child usage queue and its writer thread (conduix_usage.c); NULL when no
  * thread could be started. */
 typedef struct conduix_usage_queue conduix_usage_queue_t;
-conduix_usage_queue_t *conduix_usage_queue_create(apr_pool_t *pchild, server_rec *s,
+conduix_usage_queue_t *conduix_usage_queue_create(apr_pool_t *pool, server_rec *s,
                                                   conduix_runtime_t *rt);
 conduix_usage_queue_t *conduix_runtime_usage_queue(conduix_runtime_t *rt);
 conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt);
@@ -114,7 +121,7 @@ conduix_server_conf_t *conduix_runtime_conf(conduix_runtime_t *rt);
 int conduix_runtime_spool_due(conduix_runtime_t *rt);
 void conduix_runtime_spool_dirty(conduix_runtime_t *rt);
 /* Per-child cache of org governance settings (conduix_settings.c). */
-struct conduix_settings_cache *conduix_settings_cache_create(apr_pool_t *pchild);
+struct conduix_settings_cache *conduix_settings_cache_create(apr_pool_t *pool);
 struct conduix_settings_cache *conduix_runtime_settings(conduix_runtime_t *rt);
 /* Upstream base URL and credential for a provider (directive first, then catalog). */
 void conduix_provider_endpoint(conduix_runtime_t *rt, const cx_provider_t *prov,
