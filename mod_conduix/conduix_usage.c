@@ -28,11 +28,14 @@ APLOG_USE_MODULE(conduix);
 
 #define QUEUE_MAX 4096      /* rows waiting per child (about 1 MB at most) */
 #define BATCH_MAX 256       /* rows per transaction */
-/* Under load the writer lingers up to LINGER for LINGER_ROWS rows before a
- * transaction: fewer, fuller commits (one log flush each) for the same rows. A quiet
- * child writes its row after LINGER at most; the client has its answer already. */
+/* The writer lingers up to LINGER for LINGER_ROWS rows before a transaction: fewer,
+ * fuller commits (one log flush each) for the same rows. A quiet child writes its row
+ * after LINGER at most; the client has its answer already. 50 ms rather than a few:
+ * at a request a millisecond or two, a short linger meant a transaction (a dozen
+ * round trips to the database) after nearly every request, competing for the CPU
+ * with the next one: streamed first events came 60-150 us later (docs/performance.md). */
 #define LINGER_ROWS 32
-#define LINGER apr_time_from_msec(2)
+#define LINGER apr_time_from_msec(50)
 /* api_keys.last_used_at is set by the first row of a key, then at most this often. */
 #define TOUCH_INTERVAL apr_time_from_sec(60)
 
