@@ -41,6 +41,7 @@ typedef struct {
     /* streaming state */
     cx_sse_parser *parser;
     apr_pool_t *event_pool;
+    apr_bucket_brigade *out;    /* one event at a time to the client, reused */
     int committed;          /* response headers went to the client */
     int done;               /* [DONE] forwarded */
     int error_event;        /* upstream sent an error event, forwarded */
@@ -83,14 +84,30 @@ static void stream_commit(chat_t *c)
     c->committed = 1;
 }
 
+/* One event, then a flush: the event leaves in a write of its own, now. The buckets
+ * point at the caller's bytes (transient: a filter that must keep them copies them),
+ * and go down the chain in one pass, without ap_rwrite's buffering copy. */
 static int sse_write(chat_t *c, const char *event, const char *data, apr_size_t len)
 {
     if (c->client_gone)
         return -1;
     request_rec *r = c->r;
-    if ((event && (ap_rputs("event: ", r) < 0 || ap_rputs(event, r) < 0 || ap_rputs("\n", r) < 0)) ||
-        ap_rwrite("data: ", 6, r) < 0 || ap_rwrite(data, (int)len, r) < 0 ||
-        ap_rwrite("\n\n", 2, r) < 0 || ap_rflush(r) < 0 || r->connection->aborted) {
+    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
+    if (!c->out)
+        c->out = apr_brigade_create(r->pool, ba);
+    apr_bucket_brigade *bb = c->out;
+    if (event) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create("event: ", 7, ba));
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(event, strlen(event), ba));
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create("\n", 1, ba));
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create("data: ", 6, ba));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(data, len, ba));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create("\n\n", 2, ba));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(ba));
+    apr_status_t rv = ap_pass_brigade(r->output_filters, bb);
+    apr_brigade_cleanup(bb);
+    if (rv != APR_SUCCESS || r->connection->aborted) {
         c->client_gone = 1;
         return -1;
     }
