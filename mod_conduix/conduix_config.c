@@ -29,6 +29,7 @@ void *conduix_create_server_conf(apr_pool_t *p, server_rec *s)
     c->max_body = CONDUIX_UNSET;
     c->upstream_timeout = CONDUIX_UNSET;
     c->connect_timeout = CONDUIX_UNSET;
+    c->stream_slice = CONDUIX_UNSET;
     c->key_cache_ttl = CONDUIX_UNSET;
     c->catalog_refresh = CONDUIX_UNSET;
     c->db_pool_max = CONDUIX_UNSET;
@@ -56,6 +57,7 @@ void *conduix_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->max_body = MERGE(max_body);
     c->upstream_timeout = MERGE(upstream_timeout);
     c->connect_timeout = MERGE(connect_timeout);
+    c->stream_slice = MERGE(stream_slice);
     c->key_cache_ttl = MERGE(key_cache_ttl);
     c->catalog_refresh = MERGE(catalog_refresh);
     c->db_pool_max = MERGE(db_pool_max);
@@ -214,6 +216,7 @@ typedef struct {
 
 static const int_setting_t upstream_timeout_setting = {offsetof(conduix_server_conf_t, upstream_timeout), 1, 3600};
 static const int_setting_t connect_timeout_setting = {offsetof(conduix_server_conf_t, connect_timeout), 1, 300};
+static const int_setting_t stream_slice_setting = {offsetof(conduix_server_conf_t, stream_slice), 0, 100000};
 static const int_setting_t key_cache_ttl_setting = {offsetof(conduix_server_conf_t, key_cache_ttl), 0, 5};
 static const int_setting_t catalog_refresh_setting = {offsetof(conduix_server_conf_t, catalog_refresh), 1, 86400};
 static const int_setting_t db_pool_max_setting = {offsetof(conduix_server_conf_t, db_pool_max), 1, 1024};
@@ -330,6 +333,9 @@ const command_rec conduix_cmds[] = {
                   "Seconds an upstream call may take (streams: seconds without data), default 120"),
     AP_INIT_TAKE1(CONDUIX_CONNECT_TIMEOUT, set_int, (void *)&connect_timeout_setting, RSRC_CONF,
                   "Seconds to connect to an upstream, default 10"),
+    AP_INIT_TAKE1(CONDUIX_STREAM_SLICE, set_int, (void *)&stream_slice_setting, RSRC_CONF,
+                  "Scheduler slice in microseconds a thread asks for while it relays a stream "
+                  "(0: the kernel's default), default 200"),
     AP_INIT_TAKE1(CONDUIX_KEY_CACHE_TTL, set_int, (void *)&key_cache_ttl_setting, RSRC_CONF,
                   "Seconds a key lookup is cached per child (0-5, default 5)"),
     AP_INIT_TAKE1(CONDUIX_CATALOG_REFRESH, set_int, (void *)&catalog_refresh_setting, RSRC_CONF,

@@ -9,6 +9,7 @@
 #define CONDUIX_MAX_BODY_SIZE      "ConduixMaxBodySize"
 #define CONDUIX_UPSTREAM_TIMEOUT   "ConduixUpstreamTimeout"
 #define CONDUIX_CONNECT_TIMEOUT    "ConduixConnectTimeout"
+#define CONDUIX_STREAM_SLICE       "ConduixStreamSlice"
 #define CONDUIX_KEY_CACHE_TTL      "ConduixKeyCacheTTL"
 #define CONDUIX_CATALOG_REFRESH    "ConduixCatalogRefresh"
 #define CONDUIX_DB_POOL_MAX        "ConduixDBPoolMax"

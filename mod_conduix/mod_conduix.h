@@ -42,6 +42,7 @@ typedef struct {
     apr_off_t max_body;
     int upstream_timeout;         /* seconds */
     int connect_timeout;          /* seconds */
+    int stream_slice;             /* microseconds a stream relay asks for; 0: none */
     int key_cache_ttl;            /* seconds */
     int catalog_refresh;          /* seconds */
     int db_pool_max;
@@ -68,6 +69,7 @@ typedef struct {
 #define CONDUIX_DEFAULT_MAX_BODY        (8 * 1024 * 1024)
 #define CONDUIX_DEFAULT_UPSTREAM_TIMEOUT 120
 #define CONDUIX_DEFAULT_CONNECT_TIMEOUT 10
+#define CONDUIX_DEFAULT_STREAM_SLICE    200   /* microseconds; 0: the kernel's default */
 #define CONDUIX_DEFAULT_KEY_CACHE_TTL   5
 #define CONDUIX_DEFAULT_CATALOG_REFRESH 30
 

@@ -1,0 +1,27 @@
+/* Scheduling hint for the threads that relay streams.
+ *
+ * Linux's EEVDF scheduler (6.6+) lets a thread ask for a shorter time slice
+ * (sched_setattr's sched_runtime for SCHED_OTHER, honoured from 6.12). A thread with
+ * a shorter slice gets an earlier deadline when it wakes, so it can preempt a task
+ * that is in the middle of a longer run on the CPU it is woken on. For a relay that
+ * matters: a provider's event wakes the relay, often on the very CPU that is still
+ * busy (the provider's process writing more events, another request), and with the
+ * default slice the event waits for that run to end before it goes out.
+ *
+ * On kernels without slices (CFS, or sched_getattr reporting no runtime) and on
+ * other systems these calls change nothing. */
+#ifndef CX_SCHED_H
+#define CX_SCHED_H
+
+#include <stdint.h>
+
+/* Asks for a slice of slice_us microseconds (the kernel keeps it within 100 us -
+ * 100 ms) for the calling thread, when that is shorter than its current one and the
+ * thread is an ordinary (SCHED_OTHER) one; 0 asks for nothing. Returns 1 when the
+ * slice was changed. */
+int cx_sched_slice_set(unsigned slice_us);
+
+/* The calling thread's current slice in nanoseconds; 0 when the kernel reports none. */
+uint64_t cx_sched_slice_current(void);
+
+#endif
