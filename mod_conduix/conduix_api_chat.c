@@ -220,11 +220,12 @@ static void stream_fail(chat_t *c, const char *why)
 
 /* ---------------------------------------------------------------- one attempt */
 
-/* A thread that relays streams asks, once, for a short scheduler slice and keeps it:
- * an event that wakes it on a busy CPU then goes out at once instead of after that
- * CPU's current run (cx_sched.h). Its work is short bursts between socket waits, so
- * the shorter slice costs it nothing; asking once costs two system calls a thread,
- * not a request. Measured in docs/performance.md. */
+/* A thread that relays streams asks, once, for a short scheduler slice and keeps it
+ * for everything it serves afterwards: an event that wakes it on a busy CPU then goes
+ * out at once instead of after that CPU's current run (cx_sched.h). Its work is short
+ * bursts between socket waits, which a 200 us slice rarely cuts; asking once costs two
+ * system calls a thread, not a request. The first stream's server configuration
+ * decides the value. Measured in docs/performance.md. */
 static _Thread_local int slice_asked;
 
 static void ask_for_short_slice(conduix_req_t *ctx)
