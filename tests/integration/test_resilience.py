@@ -192,27 +192,28 @@ def healer(stack):
     return stack.ctl.key_create(org, name="healer")
 
 
-def _heal(gw: Gateway, key: Key, provider: str, model: str) -> None:
+def _heal(gw: Gateway, key: Key, provider: str, model: str) -> str:
     """Close the provider's breaker the way production does: a successful call.
     While the breaker is open the pinned request is refused without a call, so
-    retry until the open period is over (bounded)."""
+    retry until the open period is over (bounded). Returns the request id."""
     deadline = time.monotonic() + OPEN_SECONDS + 15
     last = None
     while time.monotonic() < deadline:
         last = gw.chat(key, model="%s/%s" % (provider, model), content="heal")
         if last.status_code == 200 and last.headers.get("x-conduix-provider") == provider:
-            return
+            return last.headers["x-conduix-request-id"]
         time.sleep(0.25)
     raise AssertionError("could not close the breaker of %s: %s %s" % (
         provider, last.status_code if last is not None else None, last.text[:300] if last is not None else ""))
 
 
 @pytest.fixture(autouse=True)
-def closed_breakers(res, chain, healer, sim):
+def closed_breakers(res, chain, healer, sim, stack):
     """Every test starts with every breaker of the chain closed and its failure
-    count at zero, and with an empty simulator log."""
-    for link in chain:
-        _heal(res.gw, healer, link["provider"], link["model"])
+    count at zero, the healing calls' usage written (tests that sum a provider's
+    spend see them), and with an empty simulator log."""
+    healed = [_heal(res.gw, healer, link["provider"], link["model"]) for link in chain]
+    _wait_usage_written(stack.db, healed)
     sim.reset()
     yield
 
@@ -544,10 +545,15 @@ def _month_spend_nano(db, provider: str) -> int:
     return total
 
 
-def _wait_usage_count_since(db, provider: str, n: int) -> None:
-    ok = wait_for(lambda: db.scalar("SELECT COUNT(*) FROM usage_events WHERE provider=%s",
-                                    (provider,)) >= n, 10)
-    assert ok, "usage rows of %s not written" % provider
+def _wait_usage_written(db, request_ids: list[str]) -> None:
+    """Until the usage rows of these requests are committed. Waiting by request id,
+    not by a row count: a row of an earlier request (another test's, a healing call's)
+    may still be on its way to the database and would otherwise stand in for one of
+    these."""
+    marks = ", ".join(["%s"] * len(request_ids))
+    ok = wait_for(lambda: db.scalar("SELECT COUNT(*) FROM usage_events WHERE request_id IN (%s)"
+                                    % marks, tuple(request_ids)) == len(request_ids), 10)
+    assert ok, "usage rows of %s not written" % request_ids
 
 
 def test_hard_cap_makes_routing_fail_over(res, chain, sim, db, live_key):
@@ -593,15 +599,17 @@ def test_each_budget_alert_threshold_fires_exactly_once(res, sim, db, live_key, 
     # An expensive request (a long prompt) sets the step; each repeat costs the same.
     prompt = " ".join("word%d" % i for i in range(2000))
 
+    served: list[str] = []   # request ids, in order
+
     def expensive() -> int:
         r = res.gw.chat(live_key, model=pinned, content=prompt)   # res.gw: the port may change
         assert r.status_code == 200, r.text[:300]
         assert r.headers["x-conduix-provider"] == ALERT_PROVIDER
+        served.append(r.headers["x-conduix-request-id"])
         return int(Decimal(r.headers["x-conduix-cost-credits"]) * NANO)
 
-    rows_before = db.scalar("SELECT COUNT(*) FROM usage_events WHERE provider=%s", (ALERT_PROVIDER,)) + 1
     step = expensive()
-    _wait_usage_count_since(db, ALERT_PROVIDER, rows_before)
+    _wait_usage_written(db, served)
     # Whatever the provider spent before (other tests, the other MPM's run), the
     # budget is reached after nine more of these requests.
     spent = _month_spend_nano(db, ALERT_PROVIDER)
@@ -628,7 +636,7 @@ def test_each_budget_alert_threshold_fires_exactly_once(res, sim, db, live_key, 
                 firing_requests.add(k)
                 wait_for(lambda: len(formats_and_pcts()) >= len(want), 15)
             else:
-                _wait_usage_count_since(db, ALERT_PROVIDER, rows_before + k)
+                _wait_usage_written(db, served)
                 time.sleep(0.3)                  # an extra alert would arrive meanwhile
             assert formats_and_pcts() == want, "after request %d (%d%% of the budget)" % (
                 k, spent * 100 // budget)
@@ -656,7 +664,7 @@ def test_each_budget_alert_threshold_fires_exactly_once(res, sim, db, live_key, 
         res.httpd.stop()
         res.httpd.start()
         assert expensive() == step
-        _wait_usage_count_since(db, ALERT_PROVIDER, rows_before + 12)
+        _wait_usage_written(db, served)
         time.sleep(1.0)
         assert len(receiver.alerts(ALERT_PROVIDER)) == 8, "alerts were sent again after a restart"
         assert "CX0713" in res.httpd.log_since(offset), "the spend was not rebuilt from usage_events"
