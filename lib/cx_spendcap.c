@@ -185,6 +185,27 @@ apr_interval_time_t cx_wallet_counter_ttl(void)
     return apr_time_from_sec(2 * 86400);
 }
 
+const char *cx_wallet_pending_key(apr_pool_t *p, uint64_t org_id, apr_time_t t)
+{
+    return id_period_key(p, "cx:wallet-pending:", org_id, ":", CX_CAP_DAILY, t);
+}
+
+apr_interval_time_t cx_wallet_pending_ttl(void)
+{
+    /* The day it counts, the next (when yesterday's rows are read back), and a margin:
+     * it expires only after its last use, so a late decrement never lands on a newer
+     * counter of the same name. */
+    return apr_time_from_sec(3 * 86400);
+}
+
+cx_nano_t cx_wallet_balance_at_read(cx_nano_t balance_in_db, int64_t pending)
+{
+    if (pending <= 0)
+        return balance_in_db;
+    __int128 v = (__int128)balance_in_db - pending;
+    return v < INT64_MIN ? INT64_MIN : (cx_nano_t)v;
+}
+
 int cx_wallet_balance_now(cx_nano_t balance_at_read, int64_t counter_at_read, int64_t counter_now,
                           cx_nano_t *out)
 {

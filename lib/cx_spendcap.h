@@ -89,17 +89,32 @@ int cx_cap_spend_from_usage(cx_db *db, const cx_cap_t *c, apr_time_t t,
  * The credit check must see every charge, whichever child or node made it, without a
  * database query per request. Each child caches an org's balance as read from the
  * database (orgs.balance_nano) together with the value of a shared counter of the
- * org's charges ("cx:wallet:<org>:<YYYY-MM-DD>", raised after each charged request,
- * once its usage row is written) read just before. The balance now is
+ * org's charges ("cx:wallet:<org>:<YYYY-MM-DD>", raised after each charged request)
+ * read just before. The balance now is
  *     cached balance - (counter now - counter at read).
- * A charge written to the database between the two reads is subtracted twice (on
- * the safe side, for the life of that cache entry); none is missed, because a charge
- * reaches the counter only after the database. The counter is per UTC day so that it
- * never outlives its use: a cached figure from another day, or a counter that went
- * backwards (a restart lost it), means reading the database again. Credits added to
- * the wallet show once the cached figure expires (ConduixKeyCacheTTL). */
+ * The usage row, and with it the debit of orgs.balance_nano, reaches the database a
+ * little later (each child's usage writer commits in batches), so a charge can be in
+ * the counter and not yet in the balance read. Those charges are counted in a second
+ * shared counter per org, "cx:wallet-pending:<org>:<YYYY-MM-DD>" (the day the row was
+ * made), raised when the row is queued and lowered once the writer is done with it;
+ * the balance at read is what the database says less what is pending (today's and
+ * yesterday's counters: a row queued before midnight may be written after it).
+ * The three readings are taken counter, pending, database: a charge that moves
+ * between them is subtracted twice (on the safe side, for the life of that cache
+ * entry); none is missed. The counters are per UTC day so that they never outlive
+ * their use: a cached figure from another day, or a counter that went backwards (a
+ * restart lost it), means reading the database again. Credits added to the wallet
+ * show once the cached figure expires (ConduixKeyCacheTTL). */
 const char *cx_wallet_counter_key(apr_pool_t *p, uint64_t org_id, apr_time_t t);
 apr_interval_time_t cx_wallet_counter_ttl(void);
+
+/* Charges of this org queued on day t and not yet written to the database. */
+const char *cx_wallet_pending_key(apr_pool_t *p, uint64_t org_id, apr_time_t t);
+apr_interval_time_t cx_wallet_pending_ttl(void);
+
+/* The balance the database shows less the charges still on their way to it
+ * (negative pending, left by a lost counter, counts as none). */
+cx_nano_t cx_wallet_balance_at_read(cx_nano_t balance_in_db, int64_t pending);
 
 /* The balance net of what was charged since it was read: 0, or -1 when the counter
  * is behind its value at read (the cached figure cannot be used). */

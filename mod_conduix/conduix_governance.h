@@ -104,6 +104,10 @@ void conduix_spend_track(request_rec *r, const apr_array_header_t *caps);
  * again after ConduixKeyCacheTTL, on a new UTC day or when the counter was lost.
  * Without shared state, the database every time; with neither, the key record's. */
 cx_nano_t conduix_wallet_balance(request_rec *r, conduix_req_t *ctx);
+/* The charge of a usage row handed to the usage writer: pending until the writer
+ * is done with the row (written, or spooled when the database cannot take it). */
+void conduix_wallet_pending_add(apr_pool_t *p, const cx_usage_record_t *u);
+void conduix_wallet_pending_settle(apr_pool_t *p, const cx_usage_record_t *const *rows, int n);
 void conduix_spend_register_hooks(apr_pool_t *p);
 
 /* ---- per-child org settings cache (conduix_settings.c) ---- */

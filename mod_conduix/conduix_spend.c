@@ -11,7 +11,9 @@
  * The wallet: each child caches an org's balance with the day's charge counter
  * ("cx:wallet:<org>:<day>") as it was when the balance was read; the balance now
  * is the cached one minus what the counter grew since, so a check never needs a
- * query and still sees every charge of every child. */
+ * query and still sees every charge of every child. Charges whose usage rows are
+ * still queued in some child's writer are counted apart ("cx:wallet-pending:") and
+ * taken off a balance read from the database, which does not have them yet. */
 #include "conduix_governance.h"
 #include "conduix_resilience.h"
 #include "cx_dbcounter.h"
@@ -125,6 +127,58 @@ static int balance_from_db(request_rec *r, conduix_req_t *ctx, cx_nano_t *balanc
     return rv == 0 ? 0 : -1;
 }
 
+void conduix_wallet_pending_add(apr_pool_t *p, const cx_usage_record_t *u)
+{
+    const cx_state *st = conduix_shared_state();
+    if (!st || u->charged_nano <= 0)
+        return;
+    int64_t after;
+    /* Failing, the balance read meanwhile misses this charge until the row is
+     * written: what it was before pending charges were counted. */
+    cx_state_counter_add(st, cx_wallet_pending_key(p, u->org_id, u->created_at), u->charged_nano,
+                         CX_STATE_NO_LIMIT, cx_wallet_pending_ttl(), 0, &after);
+}
+
+void conduix_wallet_pending_settle(apr_pool_t *p, const cx_usage_record_t *const *rows, int n)
+{
+    const cx_state *st = conduix_shared_state();
+    if (!st)
+        return;
+    /* One decrement per org and day of the batch (a batch is mostly a few orgs). */
+    char *done = apr_pcalloc(p, (apr_size_t)n);
+    for (int i = 0; i < n; i++) {
+        if (done[i] || rows[i]->charged_nano <= 0)
+            continue;
+        const char *key = cx_wallet_pending_key(p, rows[i]->org_id, rows[i]->created_at);
+        int64_t sum = 0;
+        for (int j = i; j < n; j++) {
+            if (done[j] || rows[j]->charged_nano <= 0 || rows[j]->org_id != rows[i]->org_id ||
+                (j > i && strcmp(key, cx_wallet_pending_key(p, rows[j]->org_id,
+                                                            rows[j]->created_at))))
+                continue;
+            sum += rows[j]->charged_nano;
+            done[j] = 1;
+        }
+        int64_t after;
+        /* NOCREATE: a counter that expired or was lost stays absent rather than
+         * going negative. */
+        cx_state_counter_add(st, key, -sum, CX_STATE_NO_LIMIT, cx_wallet_pending_ttl(),
+                             CX_STATE_NOCREATE, &after);
+    }
+}
+
+/* Charges queued and not yet in the database, of the days whose rows can still be
+ * waiting: today's and yesterday's. *ok = 0 when the shared state cannot tell. */
+static int64_t pending_now(apr_pool_t *p, const cx_state *st, uint64_t org, apr_time_t now, int *ok)
+{
+    int ok_today, ok_yesterday;
+    int64_t today = counter_value(st, cx_wallet_pending_key(p, org, now), &ok_today);
+    int64_t yesterday = counter_value(st, cx_wallet_pending_key(p, org, now - apr_time_from_sec(86400)),
+                                      &ok_yesterday);
+    *ok = ok_today && ok_yesterday;
+    return (today > 0 ? today : 0) + (yesterday > 0 ? yesterday : 0);
+}
+
 cx_nano_t conduix_wallet_balance(request_rec *r, conduix_req_t *ctx)
 {
     const cx_state *st = conduix_shared_state();
@@ -153,11 +207,14 @@ cx_nano_t conduix_wallet_balance(request_rec *r, conduix_req_t *ctx)
             return balance;
     }
 
-    /* Read the counter first, then the database: a charge lands in the database
-     * before the counter, so none can fall between the two readings. */
+    /* Read the counter, the pending charges, then the database (cx_spendcap.h: a
+     * charge counted meanwhile is subtracted twice, none is missed). */
     int64_t counter = counter_value(st, key, &ok);
-    if (!ok || balance_from_db(r, ctx, &balance) != 0)
+    int pending_ok = 0;
+    int64_t pending = ok ? pending_now(r->pool, st, org, now, &pending_ok) : 0;
+    if (!ok || !pending_ok || balance_from_db(r, ctx, &balance) != 0)
         return ctx->key.org_balance_nano;   /* this child's figure, lowered by its own charges */
+    balance = cx_wallet_balance_at_read(balance, pending);
     int ttl = conduix_conf_int(ctx->conf->key_cache_ttl, CONDUIX_DEFAULT_KEY_CACHE_TTL);
     if (ttl <= 0)
         return balance;

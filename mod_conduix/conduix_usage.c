@@ -13,6 +13,7 @@
  * slower than the traffic) makes the request thread write its own row: back-pressure,
  * never loss. At child exit the queue is drained before the database pool closes. */
 #include "mod_conduix.h"
+#include "conduix_governance.h"
 #include "cx_spool.h"
 
 #include <apr_strings.h>
@@ -153,6 +154,7 @@ static void write_batch(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s,
                 err = "no database connection";
         }
         if (rv == 0) {
+            conduix_wallet_pending_settle(p, rows, n);
             if (dir && conduix_runtime_spool_due(rt))
                 replay_spool(p, s, db, dir);
             done_with(rt, db, held);
@@ -164,6 +166,10 @@ static void write_batch(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s,
                          n, err);
     }
     write_rows(rt, p, s, db, rows, n);
+    /* Written or spooled: either way no longer pending. A spooled charge reaches the
+     * balance when the spool is replayed; until then (the database is down) it is
+     * not seen by a fresh read, as before pending charges were counted. */
+    conduix_wallet_pending_settle(p, rows, n);
     done_with(rt, db, held);
 }
 
@@ -273,8 +279,12 @@ void conduix_usage_record(conduix_runtime_t *rt, request_rec *r, const cx_usage_
     const cx_usage_record_t *u = &row;
     /* The charge is owed from now on (recorded or spooled): this child stops spending
      * money the wallet no longer has. */
-    if (u->charged_nano > 0)
+    if (u->charged_nano > 0) {
         conduix_key_cache_charge(rt, u->org_id, u->charged_nano);
+        /* ...and the other children, which read the balance from the database, take
+         * it off until the row is there (write_batch settles it). */
+        conduix_wallet_pending_add(r->pool, u);
+    }
     conduix_usage_queue_t *q = conduix_runtime_usage_queue(rt);
     if (q && enqueue(q, u))
         return;

@@ -366,6 +366,41 @@ def test_credits_overshoot_bound_under_parallel_load(lim, sim, db, org_factory, 
     assert r.status_code == 200, r.text[:300]
 
 
+@pytest.fixture(scope="module")
+def uncached(stack, httpd):
+    """An httpd whose children cache no balance (ConduixKeyCacheTTL 0): every credit
+    check reads orgs.balance_nano, which the usage writer debits a few milliseconds
+    after each answer."""
+    h = Httpd(stack.root / ("httpd-uncached-" + httpd.mpm), httpd.mpm, stack.mariadb.dsn, stack.sim)
+    h.extra_conf = "ConduixKeyCacheTTL 0"
+    h.start()
+    try:
+        yield Gateway(h)
+    finally:
+        h.stop()
+        bad = h.bad_log_lines(0)
+        assert not bad, "uncached httpd (%s) error log has bad lines:\n%s" % (h.mpm, "\n".join(bad))
+
+
+def test_back_to_back_requests_spend_the_wallet_exactly(lim, uncached, sim, db, org_factory,
+                                                        key_factory):
+    """One client, one request at a time, against a balance read from the database on
+    every check: each request's charge counts from its answer on, although its debit
+    reaches the database later. A wallet of 2.5 requests pays for exactly 3 (the third
+    admitted while 0.5 was left), and the fourth is refused without an upstream call."""
+    cost = cost_of_one(lim, org_factory, key_factory)
+    wallet = 2 * cost + cost // 2
+    org = org_factory(credits(wallet))
+    key = key_factory(org)
+    sim.reset()
+    with requests.Session() as s:
+        codes = [post(s, uncached, key).status_code for _ in range(6)]
+    assert codes == [200, 200, 200, 402, 402, 402], codes
+    assert sim.count() == 3
+    db.wait_usage_rows(key.id, 3)
+    assert db.balance_nano(org) == wallet - 3 * cost
+
+
 def test_credits_added_to_an_empty_wallet_apply(lim, sim, ctl, org_factory, key_factory):
     org = org_factory("0")
     key = key_factory(org)

@@ -360,6 +360,24 @@ START_TEST(test_wallet)
 }
 END_TEST
 
+START_TEST(test_wallet_pending)
+{
+    apr_time_t t = utc(2026, 11, 21, 23, 59, 59);
+    ck_assert_str_eq(cx_wallet_pending_key(pool, 42, t), "cx:wallet-pending:42:2026-11-21");
+    ck_assert_str_eq(cx_wallet_pending_key(pool, 42, t + apr_time_from_sec(1)),
+                     "cx:wallet-pending:42:2026-11-22");
+    /* read back the day after its own, so it must outlive two days */
+    ck_assert_int_gt(cx_wallet_pending_ttl(), apr_time_from_sec(2 * 86400));
+    /* 10 credits in the database, 3 charged and not yet written: 7 to spend */
+    ck_assert_int_eq(cx_wallet_balance_at_read(10000000000LL, 3000000000LL), 7000000000LL);
+    ck_assert_int_eq(cx_wallet_balance_at_read(500, 0), 500);
+    ck_assert_int_eq(cx_wallet_balance_at_read(500, 800), -300);
+    /* a counter that went below zero (its increments were lost) adds nothing */
+    ck_assert_int_eq(cx_wallet_balance_at_read(500, -200), 500);
+    ck_assert_int_eq(cx_wallet_balance_at_read(INT64_MIN + 5, 100), INT64_MIN);   /* saturates */
+}
+END_TEST
+
 static Suite *spendcap_suite(void)
 {
     Suite *s = suite_create("cx_spendcap");
@@ -374,6 +392,7 @@ static Suite *spendcap_suite(void)
     tcase_add_test(tc, test_dbcounter_seeds_once);
     tcase_add_test(tc, test_dbcounter_race_never_loses_a_charge);
     tcase_add_test(tc, test_wallet);
+    tcase_add_test(tc, test_wallet_pending);
     suite_add_tcase(s, tc);
     return s;
 }
