@@ -14,6 +14,7 @@ never assumed: the simulator's answer to a fixed prompt has fixed token counts."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -54,21 +55,29 @@ class Limits:
         return set(found.values())
 
 
-@pytest.fixture(scope="module")
-def lim(stack, httpd):
-    h = Httpd(stack.root / ("httpd-limits-" + httpd.mpm), httpd.mpm, stack.mariadb.dsn, stack.sim)
-    h.extra_conf = "\n".join([
-        "ConduixBreakerThreshold 1000000",
-        'LogFormat "%P %{x-conduix-request-id}o" conduix_pid',
-        'CustomLog "%s/pid_log" conduix_pid' % h.dir,
-    ])
+@contextlib.contextmanager
+def _own_httpd(stack, httpd, name: str, extra_conf):
+    """An httpd of the session's MPM with extra_conf (a function of the new httpd), its
+    error log checked for bad lines when it stops."""
+    h = Httpd(stack.root / ("httpd-%s-%s" % (name, httpd.mpm)), httpd.mpm, stack.mariadb.dsn, stack.sim)
+    h.extra_conf = extra_conf(h)
     h.start()
     try:
-        yield Limits(h)
+        yield h
     finally:
         h.stop()
         bad = h.bad_log_lines(0)
-        assert not bad, "limits httpd (%s) error log has bad lines:\n%s" % (h.mpm, "\n".join(bad))
+        assert not bad, "%s httpd (%s) error log has bad lines:\n%s" % (name, h.mpm, "\n".join(bad))
+
+
+@pytest.fixture(scope="module")
+def lim(stack, httpd):
+    with _own_httpd(stack, httpd, "limits", lambda h: "\n".join([
+        "ConduixBreakerThreshold 1000000",
+        'LogFormat "%P %{x-conduix-request-id}o" conduix_pid',
+        'CustomLog "%s/pid_log" conduix_pid' % h.dir,
+    ])) as h:
+        yield Limits(h)
 
 
 def post(session_or_none, gw: Gateway, key, body=None, headers=None) -> requests.Response:
@@ -371,15 +380,8 @@ def uncached(stack, httpd):
     """An httpd whose children cache no balance (ConduixKeyCacheTTL 0): every credit
     check reads orgs.balance_nano, which the usage writer debits a few milliseconds
     after each answer."""
-    h = Httpd(stack.root / ("httpd-uncached-" + httpd.mpm), httpd.mpm, stack.mariadb.dsn, stack.sim)
-    h.extra_conf = "ConduixKeyCacheTTL 0"
-    h.start()
-    try:
+    with _own_httpd(stack, httpd, "uncached", lambda h: "ConduixKeyCacheTTL 0") as h:
         yield Gateway(h)
-    finally:
-        h.stop()
-        bad = h.bad_log_lines(0)
-        assert not bad, "uncached httpd (%s) error log has bad lines:\n%s" % (h.mpm, "\n".join(bad))
 
 
 def test_back_to_back_requests_spend_the_wallet_exactly(lim, uncached, sim, db, org_factory,
