@@ -144,20 +144,21 @@ void conduix_wallet_pending_settle(apr_pool_t *p, const cx_usage_record_t *const
     const cx_state *st = conduix_shared_state();
     if (!st)
         return;
-    /* One decrement per org and day of the batch (a batch is mostly a few orgs). */
-    char *done = apr_pcalloc(p, (apr_size_t)n);
+    /* One decrement per counter (org and day) of the batch: a batch is mostly a few orgs. */
+    const char **keys = apr_palloc(p, (apr_size_t)n * sizeof *keys);
+    for (int i = 0; i < n; i++)
+        keys[i] = rows[i]->charged_nano > 0
+                      ? cx_wallet_pending_key(p, rows[i]->org_id, rows[i]->created_at) : NULL;
     for (int i = 0; i < n; i++) {
-        if (done[i] || rows[i]->charged_nano <= 0)
+        const char *key = keys[i];
+        if (!key)
             continue;
-        const char *key = cx_wallet_pending_key(p, rows[i]->org_id, rows[i]->created_at);
         int64_t sum = 0;
         for (int j = i; j < n; j++) {
-            if (done[j] || rows[j]->charged_nano <= 0 || rows[j]->org_id != rows[i]->org_id ||
-                (j > i && strcmp(key, cx_wallet_pending_key(p, rows[j]->org_id,
-                                                            rows[j]->created_at))))
-                continue;
-            sum += rows[j]->charged_nano;
-            done[j] = 1;
+            if (keys[j] && !strcmp(keys[j], key)) {
+                sum += rows[j]->charged_nano;
+                keys[j] = NULL;   /* counted */
+            }
         }
         int64_t after;
         /* NOCREATE: a counter that expired or was lost stays absent rather than

@@ -141,6 +141,7 @@ static void write_batch(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s,
     }
     if (!db)
         db = conduix_db_acquire(rt, NULL);
+    int written = 0;
     if (db) {
         int *duplicate = apr_pcalloc(p, n * sizeof *duplicate);
         const char *err;
@@ -154,18 +155,18 @@ static void write_batch(conduix_runtime_t *rt, apr_pool_t *p, server_rec *s,
                 err = "no database connection";
         }
         if (rv == 0) {
-            conduix_wallet_pending_settle(p, rows, n);
+            written = 1;
             if (dir && conduix_runtime_spool_due(rt))
                 replay_spool(p, s, db, dir);
-            done_with(rt, db, held);
-            return;
         }
-        if (n > 1)
+        else if (n > 1) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          "CX0404: a batch of %d usage rows failed (%s); writing them one by one",
                          n, err);
+        }
     }
-    write_rows(rt, p, s, db, rows, n);
+    if (!written)
+        write_rows(rt, p, s, db, rows, n);
     /* Written or spooled: either way no longer pending. A spooled charge reaches the
      * balance when the spool is replayed; until then (the database is down) it is
      * not seen by a fresh read, as before pending charges were counted. */
