@@ -60,7 +60,16 @@ int cx_sched_slice_set(unsigned slice_us)
     return syscall(SYS_sched_setattr, 0, &a, 0u) == 0;
 }
 
+void cx_sched_step_aside(void)
+{
+    sched_yield();
+}
+
 #else
+
+void cx_sched_step_aside(void)
+{
+}
 
 uint64_t cx_sched_slice_current(void)
 {

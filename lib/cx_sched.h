@@ -24,4 +24,12 @@ int cx_sched_slice_set(unsigned slice_us);
 /* The calling thread's current slice in nanoseconds; 0 when the kernel reports none. */
 uint64_t cx_sched_slice_current(void);
 
+/* Steps aside once for whatever else is runnable on this CPU (sched_yield). A relay
+ * holding a short slice calls it after a stream's first event: that event's write
+ * woke the client, often onto this very CPU, where the relay's earlier deadline would
+ * otherwise keep the client waiting until the relay has handed on everything the
+ * provider already sent. Under EEVDF a yield moves only the caller's deadline back by
+ * one slice, so the relay runs again right after the client's read. */
+void cx_sched_step_aside(void);
+
 #endif

@@ -44,6 +44,7 @@ typedef struct {
     apr_pool_t *event_pool;
     apr_bucket_brigade *out;    /* one event at a time to the client, reused */
     int committed;          /* response headers went to the client */
+    int first_event_out;    /* an event reached the client's connection */
     int done;               /* [DONE] forwarded */
     int error_event;        /* upstream sent an error event, forwarded */
     int client_gone;
@@ -85,6 +86,32 @@ static void stream_commit(chat_t *c)
     c->committed = 1;
 }
 
+/* A thread that relays streams asks, once, for a short scheduler slice and keeps it
+ * for everything it serves afterwards: an event that wakes it on a busy CPU then goes
+ * out at once instead of after that CPU's current run (cx_sched.h). Its work is short
+ * bursts between socket waits, which a 200 us slice rarely cuts; asking once costs two
+ * system calls a thread, not a request. The first stream's server configuration
+ * decides the value. Measured in docs/performance.md. */
+static _Thread_local int slice_asked, slice_held;
+
+static void ask_for_short_slice(conduix_req_t *ctx)
+{
+    if (slice_asked)
+        return;
+    slice_asked = 1;
+    slice_held = cx_sched_slice_set((unsigned)conduix_conf_int(ctx->conf->stream_slice,
+                                                               CONDUIX_DEFAULT_STREAM_SLICE));
+}
+
+/* The short slice's other side: the client woken by the first event cannot preempt
+ * the relay on a shared CPU, and would read that event only after the relay had
+ * passed on the provider's whole backlog. One yield per stream lets it read now. */
+static void relay_first_event_sent(void)
+{
+    if (slice_held)
+        cx_sched_step_aside();
+}
+
 /* One event, then a flush: the event leaves in a write of its own, now. The buckets
  * point at the caller's bytes (transient: a filter that must keep them copies them),
  * and go down the chain in one pass, without ap_rwrite's buffering copy. */
@@ -111,6 +138,10 @@ static int sse_write(chat_t *c, const char *event, const char *data, apr_size_t 
     if (rv != APR_SUCCESS || r->connection->aborted) {
         c->client_gone = 1;
         return -1;
+    }
+    if (!c->first_event_out) {
+        c->first_event_out = 1;
+        relay_first_event_sent();
     }
     return 0;
 }
@@ -219,22 +250,6 @@ static void stream_fail(chat_t *c, const char *why)
 }
 
 /* ---------------------------------------------------------------- one attempt */
-
-/* A thread that relays streams asks, once, for a short scheduler slice and keeps it
- * for everything it serves afterwards: an event that wakes it on a busy CPU then goes
- * out at once instead of after that CPU's current run (cx_sched.h). Its work is short
- * bursts between socket waits, which a 200 us slice rarely cuts; asking once costs two
- * system calls a thread, not a request. The first stream's server configuration
- * decides the value. Measured in docs/performance.md. */
-static _Thread_local int slice_asked;
-
-static void ask_for_short_slice(conduix_req_t *ctx)
-{
-    if (slice_asked)
-        return;
-    slice_asked = 1;
-    cx_sched_slice_set((unsigned)conduix_conf_int(ctx->conf->stream_slice, CONDUIX_DEFAULT_STREAM_SLICE));
-}
 
 static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *credential)
 {
