@@ -40,8 +40,10 @@ uint64_t cx_sched_slice_current(void)
     return a.sched_runtime;
 }
 
-int cx_sched_slice_set(unsigned slice_us)
+int cx_sched_slice_shorten(unsigned slice_us, cx_sched_saved_t *saved)
 {
+    saved->slice_ns = 0;
+    saved->nice = 0;
     if (!slice_us)
         return 0;
     kernel_sched_attr_t a;
@@ -52,12 +54,32 @@ int cx_sched_slice_set(unsigned slice_us)
     uint64_t want = (uint64_t)slice_us * 1000u;
     if (want >= a.sched_runtime)
         return 0;   /* already as short */
+    uint64_t before = a.sched_runtime;
     /* The policy, nice value and utilisation hints read above are written back as
      * they were; only the slice changes. */
     a.size = sizeof a;
     a.sched_flags = 0;
     a.sched_runtime = want;
-    return syscall(SYS_sched_setattr, 0, &a, 0u) == 0;
+    if (syscall(SYS_sched_setattr, 0, &a, 0u) != 0)
+        return 0;
+    saved->slice_ns = before;
+    saved->nice = a.sched_nice;
+    return 1;
+}
+
+void cx_sched_slice_restore(const cx_sched_saved_t *saved)
+{
+    if (!saved->slice_ns)
+        return;
+    /* No read first: the shortening read the attributes a moment ago, and only the
+     * slice (and the nice value, which sched_setattr always sets) matter here. */
+    kernel_sched_attr_t a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.sched_policy = SCHED_OTHER;
+    a.sched_nice = saved->nice;
+    a.sched_runtime = saved->slice_ns;
+    (void)syscall(SYS_sched_setattr, 0, &a, 0u);
 }
 
 void cx_sched_step_aside(void)
@@ -76,10 +98,17 @@ uint64_t cx_sched_slice_current(void)
     return 0;
 }
 
-int cx_sched_slice_set(unsigned slice_us)
+int cx_sched_slice_shorten(unsigned slice_us, cx_sched_saved_t *saved)
 {
     (void)slice_us;
+    saved->slice_ns = 0;
+    saved->nice = 0;
     return 0;
+}
+
+void cx_sched_slice_restore(const cx_sched_saved_t *saved)
+{
+    (void)saved;
 }
 
 #endif

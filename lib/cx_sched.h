@@ -15,11 +15,24 @@
 
 #include <stdint.h>
 
+/* What cx_sched_slice_shorten changed, for cx_sched_slice_restore. */
+typedef struct {
+    uint64_t slice_ns;          /* the slice before; 0 when nothing was changed */
+    int32_t nice;               /* written back with it: sched_setattr sets both */
+} cx_sched_saved_t;
+
 /* Asks for a slice of slice_us microseconds (the kernel keeps it within 100 us -
  * 100 ms) for the calling thread, when that is shorter than its current one and the
  * thread is an ordinary (SCHED_OTHER) one; 0 asks for nothing. Returns 1 when the
- * slice was changed. */
-int cx_sched_slice_set(unsigned slice_us);
+ * slice was changed; *saved then holds what cx_sched_slice_restore gives back. */
+int cx_sched_slice_shorten(unsigned slice_us, cx_sched_saved_t *saved);
+
+/* Gives the calling thread back the slice *saved holds (by value); nothing when the
+ * shortening changed nothing. A relay holds the short slice only while it relays:
+ * kept for the plain requests a thread serves afterwards, it made every thread
+ * preempt its neighbours (MariaDB, nginx, the other workers) more often, which cost
+ * throughput under load (docs/performance.md, sixth round). */
+void cx_sched_slice_restore(const cx_sched_saved_t *saved);
 
 /* The calling thread's current slice in nanoseconds; 0 when the kernel reports none. */
 uint64_t cx_sched_slice_current(void);

@@ -45,6 +45,7 @@ typedef struct {
     apr_bucket_brigade *out;    /* one event at a time to the client, reused */
     int committed;          /* response headers went to the client */
     int first_event_out;    /* an event reached the client's connection */
+    int slice_held;         /* the relay runs with the short slice (cx_sched.h) */
     int done;               /* [DONE] forwarded */
     int error_event;        /* upstream sent an error event, forwarded */
     int client_gone;
@@ -86,29 +87,25 @@ static void stream_commit(chat_t *c)
     c->committed = 1;
 }
 
-/* A thread that relays streams asks, once, for a short scheduler slice and keeps it
- * for everything it serves afterwards: an event that wakes it on a busy CPU then goes
- * out at once instead of after that CPU's current run (cx_sched.h). Its work is short
- * bursts between socket waits, which a 200 us slice rarely cuts; asking once costs two
- * system calls a thread, not a request. The first stream's server configuration
- * decides the value. Measured in docs/performance.md. */
-static _Thread_local int slice_asked, slice_held;
-
-static void ask_for_short_slice(conduix_req_t *ctx)
+/* While a thread relays a stream it runs with a short scheduler slice: an event that
+ * wakes it on a busy CPU then goes out at once instead of after that CPU's current
+ * run (cx_sched.h). Its work is short bursts between socket waits, which a 200 us
+ * slice rarely cuts. The kernel's slice comes back when the stream ends: kept for
+ * the plain requests the thread serves next, it cost throughput under load. Three
+ * system calls a stream. Measured in docs/performance.md. */
+static int shorten_slice(chat_t *c, cx_sched_saved_t *saved)
 {
-    if (slice_asked)
-        return;
-    slice_asked = 1;
-    slice_held = cx_sched_slice_set((unsigned)conduix_conf_int(ctx->conf->stream_slice,
-                                                               CONDUIX_DEFAULT_STREAM_SLICE));
+    c->slice_held = cx_sched_slice_shorten(
+        (unsigned)conduix_conf_int(c->ctx->conf->stream_slice, CONDUIX_DEFAULT_STREAM_SLICE), saved);
+    return c->slice_held;
 }
 
 /* The short slice's other side: the client woken by the first event cannot preempt
  * the relay on a shared CPU, and would read that event only after the relay had
  * passed on the provider's whole backlog. One yield per stream lets it read now. */
-static void relay_first_event_sent(void)
+static void relay_first_event_sent(chat_t *c)
 {
-    if (slice_held)
+    if (c->slice_held)
         cx_sched_step_aside();
 }
 
@@ -141,7 +138,7 @@ static int sse_write(chat_t *c, const char *event, const char *data, apr_size_t 
     }
     if (!c->first_event_out) {
         c->first_event_out = 1;
-        relay_first_event_sent();
+        relay_first_event_sent(c);
     }
     return 0;
 }
@@ -284,10 +281,14 @@ static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *cr
         c->parser = cx_sse_parser_create(r->pool, on_event, c, 0);
         c->done = c->error_event = 0;
     }
-    if (c->stream)
-        ask_for_short_slice(ctx);
+    cx_sched_saved_t slice = {0};
+    int shortened = c->stream && shorten_slice(c, &slice);
     cx_http_response_t resp;
     cx_http_result_t res = cx_http_perform(conduix_http_pool(ctx->conf->runtime), r->pool, &req, &resp);
+    if (shortened) {
+        cx_sched_slice_restore(&slice);
+        c->slice_held = 0;
+    }
     CX_RLOG(APLOG_DEBUG, r, ctx, "CX0301", "upstream %s %s -> result %d status %ld",
             c->dep->provider->name, c->dep->upstream_model, (int)res, resp.status);
 

@@ -1,11 +1,13 @@
-"""The threads that relay streams ask the kernel for a short scheduler slice
-(ConduixStreamSlice, default 200 us), so an upstream event that wakes one on a busy
-CPU is relayed at once; ConduixStreamSlice 0 leaves every thread as the kernel made
-it. Read from /proc/<pid>/task/<tid>/sched, where EEVDF kernels show se.slice."""
+"""A thread relaying a stream runs with a short scheduler slice (ConduixStreamSlice,
+default 200 us), so an upstream event that wakes it on a busy CPU is relayed at once,
+and gives it back when the stream ends, so the plain requests it serves next run with
+the kernel's slice; ConduixStreamSlice 0 leaves every thread as the kernel made it.
+Read from /proc/<pid>/task/<tid>/sched, where EEVDF kernels show se.slice."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -49,37 +51,70 @@ def _slices(h: Httpd) -> list[int]:
     return out
 
 
-def _stream(gw: Gateway, key, n: int) -> None:
-    for _ in range(n):
-        r = gw.chat(key, content="relay me", stream=True)
-        assert r.status_code == 200, r.text[:300]
-        assert list(iter_sse(r))[-1].data == "[DONE]"
+SHORT = 200000   # ns: ConduixStreamSlice's default, 200 us
+
+
+def _slices_during_slow_stream(gw: Gateway, h: Httpd, sim, key) -> list[int]:
+    """se.slice of h's threads read while a stream is in flight (the simulator waits
+    between events), after its first event; the stream is then read to its end."""
+    sim.fault(provider="openai", count=1, chunk_delay_ms=150)
+    r = gw.chat(key, content="one two three four five six", stream=True)
+    assert r.status_code == 200, r.text[:300]
+    events = iter_sse(r)
+    first = next(events)
+    assert first.data != "[DONE]"
+    during = _slices(h)
+    rest = list(events)
+    assert rest and rest[-1].data == "[DONE]"
+    return during
+
+
+def _short_ones_after(h: Httpd, timeout: float = 3.0) -> list[int]:
+    """Threads still holding the short slice; the relay restores its slice just
+    after the client has read [DONE], so allow it a moment (bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        short = [s for s in _slices(h) if s == SHORT]
+        if not short or time.monotonic() > deadline:
+            return short
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
 def kernel_slices(httpd):
     before = _slices(httpd)
-    if not before or max(before) <= 200000:
+    if not before or max(before) <= SHORT:
         pytest.skip("this kernel shows no scheduler slices longer than 200 us to shorten "
                     "(EEVDF custom slices need Linux 6.12)")
     return before
 
 
-def test_a_thread_that_relayed_a_stream_runs_with_the_short_slice(httpd, gw, live_key, kernel_slices):
-    _stream(gw, live_key, 4)
-    after = _slices(httpd)
-    assert 200000 in after, "no httpd thread asked for a 200 us slice: %s" % sorted(set(after))
-    # only the relaying threads: the MPM's other threads keep the kernel's slice
-    assert any(s > 200000 for s in after), sorted(set(after))
+def test_a_relaying_thread_holds_the_short_slice_until_the_stream_ends(httpd, gw, sim, live_key,
+                                                                        kernel_slices):
+    during = _slices_during_slow_stream(gw, httpd, sim, live_key)
+    assert during.count(SHORT) == 1, \
+        "exactly the relaying thread should run with 200 us: %s" % sorted(set(during))
+    # the MPM's other threads keep the kernel's slice
+    assert any(s > SHORT for s in during), sorted(set(during))
+    assert _short_ones_after(httpd) == [], "the relay kept its short slice after the stream"
 
 
-def test_stream_slice_zero_leaves_the_threads_alone(stack, httpd, live_key, kernel_slices):
+def test_plain_requests_after_streams_run_with_the_kernels_slice(httpd, gw, live_key, kernel_slices):
+    for _ in range(4):
+        r = gw.chat(live_key, content="relay me", stream=True)
+        assert r.status_code == 200, r.text[:300]
+        assert list(iter_sse(r))[-1].data == "[DONE]"
+        assert gw.chat(live_key, content="plain").status_code == 200
+    assert _short_ones_after(httpd) == []
+    assert sorted(set(_slices(httpd))) == sorted(set(kernel_slices))
+
+
+def test_stream_slice_zero_leaves_the_threads_alone(stack, httpd, sim, live_key, kernel_slices):
     h = Httpd(stack.root / ("httpd-noslice-" + httpd.mpm), httpd.mpm, stack.mariadb.dsn, stack.sim,
               extra_conf="ConduixStreamSlice 0")
     h.start()
     try:
-        _stream(Gateway(h), live_key, 4)
-        after = _slices(h)
-        assert after and 200000 not in after, sorted(set(after))
+        during = _slices_during_slow_stream(Gateway(h), h, sim, live_key)
+        assert during and SHORT not in during, sorted(set(during))
     finally:
         h.stop()
