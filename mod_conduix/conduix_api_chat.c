@@ -93,11 +93,10 @@ static void stream_commit(chat_t *c)
  * slice rarely cuts. The kernel's slice comes back when the stream ends: kept for
  * the plain requests the thread serves next, it cost throughput under load. Three
  * system calls a stream. Measured in docs/performance.md. */
-static int shorten_slice(chat_t *c, cx_sched_saved_t *saved)
+static void shorten_slice(chat_t *c, cx_sched_saved_t *saved)
 {
     c->slice_held = cx_sched_slice_shorten(
         (unsigned)conduix_conf_int(c->ctx->conf->stream_slice, CONDUIX_DEFAULT_STREAM_SLICE), saved);
-    return c->slice_held;
 }
 
 /* The short slice's other side: the client woken by the first event cannot preempt
@@ -282,13 +281,12 @@ static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *cr
         c->done = c->error_event = 0;
     }
     cx_sched_saved_t slice = {0};
-    int shortened = c->stream && shorten_slice(c, &slice);
+    if (c->stream)
+        shorten_slice(c, &slice);
     cx_http_response_t resp;
     cx_http_result_t res = cx_http_perform(conduix_http_pool(ctx->conf->runtime), r->pool, &req, &resp);
-    if (shortened) {
-        cx_sched_slice_restore(&slice);
-        c->slice_held = 0;
-    }
+    cx_sched_slice_restore(&slice);   /* nothing when nothing was shortened */
+    c->slice_held = 0;
     CX_RLOG(APLOG_DEBUG, r, ctx, "CX0301", "upstream %s %s -> result %d status %ld",
             c->dep->provider->name, c->dep->upstream_model, (int)res, resp.status);
 
