@@ -334,8 +334,8 @@ const command_rec conduix_cmds[] = {
     AP_INIT_TAKE1(CONDUIX_CONNECT_TIMEOUT, set_int, (void *)&connect_timeout_setting, RSRC_CONF,
                   "Seconds to connect to an upstream, default 10"),
     AP_INIT_TAKE1(CONDUIX_STREAM_SLICE, set_int, (void *)&stream_slice_setting, RSRC_CONF,
-                  "Scheduler slice in microseconds a thread asks for the first time it relays a "
-                  "stream, and keeps (0: the kernel's default), default 200"),
+                  "Scheduler slice in microseconds a thread runs with while a stream's upstream "
+                  "call relays (0: the kernel's default), default 200"),
     AP_INIT_TAKE1(CONDUIX_KEY_CACHE_TTL, set_int, (void *)&key_cache_ttl_setting, RSRC_CONF,
                   "Seconds a key lookup is cached per child (0-5, default 5)"),
     AP_INIT_TAKE1(CONDUIX_CATALOG_REFRESH, set_int, (void *)&catalog_refresh_setting, RSRC_CONF,
