@@ -67,7 +67,7 @@ int cx_sched_slice_shorten(unsigned slice_us, cx_sched_saved_t *saved)
     return 1;
 }
 
-void cx_sched_slice_restore(const cx_sched_saved_t *saved)
+void cx_sched_slice_restore(cx_sched_saved_t *saved)
 {
     if (!saved->slice_ns)
         return;
@@ -80,6 +80,7 @@ void cx_sched_slice_restore(const cx_sched_saved_t *saved)
     a.sched_nice = saved->nice;
     a.sched_runtime = saved->slice_ns;
     (void)syscall(SYS_sched_setattr, 0, &a, 0u);
+    saved->slice_ns = 0;
 }
 
 void cx_sched_step_aside(void)
@@ -106,9 +107,9 @@ int cx_sched_slice_shorten(unsigned slice_us, cx_sched_saved_t *saved)
     return 0;
 }
 
-void cx_sched_slice_restore(const cx_sched_saved_t *saved)
+void cx_sched_slice_restore(cx_sched_saved_t *saved)
 {
-    (void)saved;
+    saved->slice_ns = 0;
 }
 
 #endif

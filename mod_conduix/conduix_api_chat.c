@@ -45,7 +45,7 @@ typedef struct {
     apr_bucket_brigade *out;    /* one event at a time to the client, reused */
     int committed;          /* response headers went to the client */
     int first_event_out;    /* an event reached the client's connection */
-    int slice_held;         /* the relay runs with the short slice (cx_sched.h) */
+    cx_sched_saved_t slice; /* while it holds a slice, the relay runs with the short one */
     int done;               /* [DONE] forwarded */
     int error_event;        /* upstream sent an error event, forwarded */
     int client_gone;
@@ -93,10 +93,10 @@ static void stream_commit(chat_t *c)
  * slice rarely cuts. The kernel's slice comes back when the stream ends: kept for
  * the plain requests the thread serves next, it cost throughput under load. Three
  * system calls a stream. Measured in docs/performance.md. */
-static void shorten_slice(chat_t *c, cx_sched_saved_t *saved)
+static void shorten_slice(chat_t *c)
 {
-    c->slice_held = cx_sched_slice_shorten(
-        (unsigned)conduix_conf_int(c->ctx->conf->stream_slice, CONDUIX_DEFAULT_STREAM_SLICE), saved);
+    cx_sched_slice_shorten(
+        (unsigned)conduix_conf_int(c->ctx->conf->stream_slice, CONDUIX_DEFAULT_STREAM_SLICE), &c->slice);
 }
 
 /* The short slice's other side: the client woken by the first event cannot preempt
@@ -104,7 +104,7 @@ static void shorten_slice(chat_t *c, cx_sched_saved_t *saved)
  * passed on the provider's whole backlog. One yield per stream lets it read now. */
 static void relay_first_event_sent(chat_t *c)
 {
-    if (c->slice_held)
+    if (c->slice.slice_ns)
         cx_sched_step_aside();
 }
 
@@ -280,13 +280,11 @@ static attempt_outcome_t attempt(chat_t *c, const char *base_url, const char *cr
         c->parser = cx_sse_parser_create(r->pool, on_event, c, 0);
         c->done = c->error_event = 0;
     }
-    cx_sched_saved_t slice = {0};
     if (c->stream)
-        shorten_slice(c, &slice);
+        shorten_slice(c);
     cx_http_response_t resp;
     cx_http_result_t res = cx_http_perform(conduix_http_pool(ctx->conf->runtime), r->pool, &req, &resp);
-    cx_sched_slice_restore(&slice);   /* nothing when nothing was shortened */
-    c->slice_held = 0;
+    cx_sched_slice_restore(&c->slice);   /* nothing when nothing was shortened */
     CX_RLOG(APLOG_DEBUG, r, ctx, "CX0301", "upstream %s %s -> result %d status %ld",
             c->dep->provider->name, c->dep->upstream_model, (int)res, resp.status);
 

@@ -40,6 +40,8 @@ START_TEST(test_a_shorter_slice_is_set_and_given_back)
         /* the first shortening's record gives the slice back */
         cx_sched_slice_restore(&saved);
         ck_assert_uint_eq(cx_sched_slice_current(), before);
+        /* ...and is empty after: the relay reads from it whether it holds the slice */
+        ck_assert_uint_eq(saved.slice_ns, 0);
     }
     else {
         /* no slices reported: nothing is changed */
