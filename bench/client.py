@@ -173,6 +173,7 @@ def main():
         "first_byte_us_p50": med("first_byte_ns"),
         "first_event_us_p50": med("first_event_ns"),
         "first_event_us_p90": pct("first_event_ns", 0.9),
+        "first_event_us": [round(s["first_event_ns"] / 1000.0, 1) for s in ok],
         "total_us_p50": med("total_ns"),
         "events_min": min(s["events"] for s in ok),
         "events_max": max(s["events"] for s in ok),

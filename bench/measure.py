@@ -39,6 +39,25 @@ def log(msg):
     print("[bench] " + msg, file=sys.stderr, flush=True)
 
 
+def pooled_streams(parts):
+    """One target's stream passes of a round as one summary: percentiles over every
+    stream of the round, counts over all passes, and each pass's own p50 beside."""
+    every = sorted(x for part in parts for x in part["first_event_us"])
+    return {
+        "n": sum(part["n"] for part in parts), "ok": sum(part["ok"] for part in parts),
+        "first_event_us_p50": statistics.median(every),
+        "first_event_us_p90": every[min(len(every) - 1, int(0.9 * len(every)))],
+        "pass_first_event_us_p50": [part["first_event_us_p50"] for part in parts],
+        "first_byte_us_p50": statistics.median(part["first_byte_us_p50"] for part in parts),
+        "total_us_p50": statistics.median(part["total_us_p50"] for part in parts),
+        "events_min": min(part["events_min"] for part in parts),
+        "events_max": max(part["events_max"] for part in parts),
+        "reads_with_events_min": min(part["reads_with_events_min"] for part in parts),
+        "max_events_per_read": max(part["max_events_per_read"] for part in parts),
+        "all_done": all(part["all_done"] for part in parts),
+    }
+
+
 class Bench:
     def __init__(self, env, args):
         self.env = env
@@ -235,15 +254,28 @@ class Bench:
                         rnd, c, t, res["rps"], res["latency_us"]["p50"], res["latency_us"]["p99"],
                         res["non200"] + res["errors"]["status"],
                         "  rows %d" % res["usage_rows"] if t == "conduix" else ""))
-            order = TARGETS[:]
-            rng.shuffle(order)
-            for t in order:
-                s = self.client("stream", t, "stream", self.args.stream_n)
+            # A round's streams go in blocks: a target's streams one after the other,
+            # so that each follows one of its own. The blocks are split in passes, the
+            # targets in a new order each pass: a block's latencies fall in a fast or a
+            # slow mode that holds for seconds (docs/performance.md, seventh round), and
+            # one block per target and round let one such spell decide a round.
+            passes = max(1, self.args.stream_passes)
+            parts = {t: [] for t in TARGETS}
+            for _ in range(passes):
+                order = TARGETS[:]
+                rng.shuffle(order)
+                for t in order:
+                    parts[t].append(self.client("stream", t, "stream",
+                                                max(1, self.args.stream_n // passes)))
+            for t in TARGETS:
+                s = pooled_streams(parts[t])
                 p = self.client("stream", t, "paced", 10, warmup=1)
                 streams.append({"target": t, "round": rnd, "stream": s, "paced": p})
-                log("round %d stream %-8s first event p50 %7.0f us  paced: events/read max %d, "
-                    "reads with events min %d" % (rnd, t, s["first_event_us_p50"],
-                                                  p["max_events_per_read"], p["reads_with_events_min"]))
+                log("round %d stream %-8s first event p50 %7.0f us (passes %s)  paced: events/read "
+                    "max %d, reads with events min %d" % (
+                        rnd, t, s["first_event_us_p50"],
+                        " ".join("%.0f" % x for x in s["pass_first_event_us_p50"]),
+                        p["max_events_per_read"], p["reads_with_events_min"]))
         result["runs"] = runs
         result["streams"] = streams
 
@@ -400,6 +432,7 @@ def main():
     ap.add_argument("--callgrind", type=int, default=1)
     ap.add_argument("--callgrind-n", type=int, default=2000)
     ap.add_argument("--stream-n", type=int, default=300)
+    ap.add_argument("--stream-passes", type=int, default=3)
     ap.add_argument("--out-dir", required=True)
     args = ap.parse_args()
     with open(args.env) as f:
