@@ -39,6 +39,12 @@ class Conn:
             self.sock = None
 
 
+def nearest_rank(ordered, q):
+    """The q-quantile of an ascending list, by nearest rank (bench/measure.py pools
+    streams with the same rule)."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def build_request(host, port, path, body, key):
     head = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", "Content-Type: application/json",
             f"Content-Length: {len(body)}", "Accept: */*"]
@@ -165,8 +171,7 @@ def main():
         return statistics.median(s[key] for s in ok) / 1000.0
 
     def pct(key, q):
-        v = sorted(s[key] for s in ok)
-        return v[min(len(v) - 1, int(q * len(v)))] / 1000.0
+        return nearest_rank(sorted(s[key] for s in ok), q) / 1000.0
 
     print(json.dumps({
         "n": len(samples), "ok": len(ok),

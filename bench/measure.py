@@ -24,6 +24,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
+from client import nearest_rank  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
@@ -40,13 +41,14 @@ def log(msg):
 
 
 def pooled_streams(parts):
-    """One target's stream passes of a round as one summary: percentiles over every
-    stream of the round, counts over all passes, and each pass's own p50 beside."""
+    """One target's stream passes of a round as one summary: the first event's
+    percentiles over every stream of the round (each pass's own p50 beside), counts
+    over all passes, and the first byte's and whole stream's medians of the passes'."""
     every = sorted(x for part in parts for x in part["first_event_us"])
     return {
         "n": sum(part["n"] for part in parts), "ok": sum(part["ok"] for part in parts),
         "first_event_us_p50": statistics.median(every),
-        "first_event_us_p90": every[min(len(every) - 1, int(0.9 * len(every)))],
+        "first_event_us_p90": nearest_rank(every, 0.9),
         "pass_first_event_us_p50": [part["first_event_us_p50"] for part in parts],
         "first_byte_us_p50": statistics.median(part["first_byte_us_p50"] for part in parts),
         "total_us_p50": statistics.median(part["total_us_p50"] for part in parts),
