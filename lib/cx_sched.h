@@ -29,10 +29,10 @@ int cx_sched_slice_shorten(unsigned slice_us, cx_sched_saved_t *saved);
 
 /* Gives the calling thread back the slice *saved holds (by value) and empties *saved;
  * nothing when the shortening changed nothing. While *saved holds a slice
- * (slice_ns != 0) the thread runs with the short one. A relay holds the short slice only while it relays:
- * kept for the plain requests a thread serves afterwards, it made every thread
- * preempt its neighbours (MariaDB, nginx, the other workers) more often, which cost
- * throughput under load (docs/performance.md, sixth round). */
+ * (slice_ns != 0) the thread runs with the short one. A relay holds the short slice
+ * only while it relays: kept for the plain requests a thread serves afterwards, it
+ * made every thread preempt its neighbours (MariaDB, nginx, the other workers) more
+ * often, which cost throughput under load (docs/performance.md, sixth round). */
 void cx_sched_slice_restore(cx_sched_saved_t *saved);
 
 /* The calling thread's current slice in nanoseconds; 0 when the kernel reports none. */
